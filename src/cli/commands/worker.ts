@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/config';
+import { createLogger } from '../../log';
+import { initTracing } from '../../telemetry/tracing';
+import { integerOption, runCommand } from '../run-command';
+
+/** Seconds active jobs get to finish after SIGTERM/SIGINT before the process gives up on them. */
+const SHUTDOWN_GRACE_MS = 30_000;
+
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description('run BullMQ workers for the rag-query queue until SIGTERM/SIGINT')
+    .option('-c, --concurrency <n>', 'jobs processed at once per queue (default RAGSCOPE_WORKER_CONCURRENCY or 2)', integerOption(1, 64))
+    .action(
+      runCommand(async (options: { concurrency?: number }) => {
+        const config = loadConfig();
+        initTracing(config);
+        const logger = createLogger(config.logLevel, 'ragscope-worker');
+        // Loaded after tracing starts, so the pipeline's modules see the registered provider.
+        const { startWorkers } = await import('../../../workers');
+        const running = await startWorkers(config, logger, { concurrency: options.concurrency });
+        await new Promise<void>((resolve) => {
+          const shutdown = (signal: NodeJS.Signals): void => {
+            logger.info({ signal }, 'shutting down: finishing active jobs');
+            const forced = setTimeout(() => {
+              logger.error({ graceMs: SHUTDOWN_GRACE_MS }, 'active jobs did not finish in time; BullMQ will hand them to another worker');
+              process.exit(1);
+            }, SHUTDOWN_GRACE_MS);
+            forced.unref();
+            running.close().then(resolve, (error: Error) => {
+              logger.error({ err: error.message }, 'error while shutting down');
+              resolve();
+            });
+          };
+          process.once('SIGTERM', shutdown);
+          process.once('SIGINT', shutdown);
+        });
+        logger.info('worker stopped');
+      }),
+    );
+}

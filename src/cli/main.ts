@@ -1,0 +1,29 @@
+import { Command } from 'commander';
+import { registerDemoCommand } from './commands/demo';
+import { registerEnqueueCommand } from './commands/enqueue';
+import { registerIntakeCommand } from './commands/intake';
+import { registerTraceCommand } from './commands/trace';
+import { registerWorkerCommand } from './commands/worker';
+
+/** `ragscope <command>`: every process of the system starts here. */
+export function buildProgram(): Command {
+  const program = new Command('ragscope')
+    .description('code-level APM for RAG pipelines behind a BullMQ queue')
+    .version(require('../../package.json').version)
+    .showHelpAfterError('(add --help for usage)');
+  registerWorkerCommand(program);
+  registerEnqueueCommand(program);
+  registerIntakeCommand(program);
+  registerTraceCommand(program);
+  registerDemoCommand(program);
+  return program;
+}
+
+if (require.main === module) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((error: Error) => {
+      process.stderr.write(`error: ${error.message}\n`);
+      process.exitCode = 1;
+    });
+}

@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors';
+
+/**
+ * Every knob ragscope has, resolved once from the environment. DD_* names are used where Datadog has
+ * one (so a dd-trace user's existing settings keep working); ragscope's own knobs are RAGSCOPE_*.
+ * `.env.example` documents each variable; keep the two in step.
+ */
+export interface RagscopeConfig {
+  redisUrl: string;
+  /** BullMQ key prefix; `bull` is BullMQ's own default so Bull Board and plain scripts see the queues. */
+  queuePrefix: string;
+  /** A real PostgreSQL server; absent = embedded PGlite. */
+  databaseUrl?: string;
+  /** Schema holding the document store, so several stores can share one database. */
+  databaseSchema: string;
+  service: string;
+  env?: string;
+  version?: string;
+  tracingEnabled: boolean;
+  /** Where dd-trace sends spans: a Datadog agent, or `ragscope intake` on the same address. */
+  agentUrl: string;
+  workerConcurrency: number;
+  /** Plants the O(n²) rerank for every job, not only jobs that ask for it. */
+  plantBottleneck: boolean;
+  /** Hash user ids before they become span tags. */
+  redactUserIds: boolean;
+  /** Attempts for a job whose failure is transient (invalid data is never retried). */
+  jobAttempts: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+const booleanFlag = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off', ''], {
+    message: 'expected one of 1, 0, true, false, yes, no, on, off',
+  })
+  .transform((value) => ['1', 'true', 'yes', 'on'].includes(value));
+
+const redisUrl = z
+  .string()
+  .regex(/^rediss?:\/\/.+/, { message: 'expected a redis:// or rediss:// URL' });
+
+const httpUrl = z.string().regex(/^https?:\/\/[^/\s]+/, { message: 'expected an http:// URL' });
+
+const postgresUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\/.+/, { message: 'expected a postgres:// or postgresql:// URL' });
+
+const sqlIdentifier = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'expected a lower-case SQL identifier' });
+
+function integerIn(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^\d+$/, { message: 'expected a whole number' })
+    .transform(Number)
+    .pipe(z.number().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
+}
+
+/** Variable name → parser. Only set, non-empty variables are parsed; the rest take the defaults below. */
+const variables = {
+  REDIS_URL: redisUrl,
+  RAGSCOPE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}:.-]{1,64}$/, {
+    message: 'expected 1-64 characters of letters, digits, _ { } : . -',
+  }),
+  DATABASE_URL: postgresUrl,
+  RAGSCOPE_DB_SCHEMA: sqlIdentifier,
+  DD_SERVICE: z.string().min(1).max(100),
+  DD_ENV: z.string().max(100),
+  DD_VERSION: z.string().max(100),
+  DD_TRACE_ENABLED: booleanFlag,
+  DD_TRACE_AGENT_URL: httpUrl,
+  DD_AGENT_HOST: z.string().regex(/^[A-Za-z0-9.:[\]-]+$/, { message: 'expected a host name or address' }),
+  DD_TRACE_AGENT_PORT: integerIn(1, 65535),
+  RAGSCOPE_WORKER_CONCURRENCY: integerIn(1, 64),
+  RAGSCOPE_PLANT_BOTTLENECK: booleanFlag,
+  RAGSCOPE_REDACT: booleanFlag,
+  RAGSCOPE_JOB_ATTEMPTS: integerIn(1, 20),
+  RAGSCOPE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+} as const;
+
+type VariableName = keyof typeof variables;
+type Parsed = { [K in VariableName]?: z.output<(typeof variables)[K]> };
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export const DEFAULT_AGENT_PORT = 8126;
+
+/**
+ * Resolves the configuration from `env`. Throws a ConfigError naming every bad variable, so a
+ * misconfigured process stops at start-up instead of failing on its first job.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RagscopeConfig {
+  const parsed: Parsed = {};
+  const problems: string[] = [];
+  for (const name of Object.keys(variables) as VariableName[]) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    const result = variables[name].safeParse(raw.trim());
+    if (result.success) {
+      (parsed as Record<string, unknown>)[name] = result.data;
+    } else {
+      problems.push(`${name}=${JSON.stringify(raw)}: ${result.error.issues.map((issue) => issue.message).join('; ')}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(
+      `invalid configuration:\n  ${problems.join('\n  ')}`,
+      'see .env.example for every variable and its default',
+    );
+  }
+
+  return {
+    redisUrl: parsed.REDIS_URL ?? DEFAULT_REDIS_URL,
+    queuePrefix: parsed.RAGSCOPE_QUEUE_PREFIX ?? 'bull',
+    databaseUrl: parsed.DATABASE_URL,
+    databaseSchema: parsed.RAGSCOPE_DB_SCHEMA ?? 'public',
+    service: parsed.DD_SERVICE ?? 'ragscope',
+    env: parsed.DD_ENV,
+    version: parsed.DD_VERSION,
+    tracingEnabled: parsed.DD_TRACE_ENABLED ?? true,
+    agentUrl: resolveAgentUrl(parsed),
+    workerConcurrency: parsed.RAGSCOPE_WORKER_CONCURRENCY ?? 2,
+    plantBottleneck: parsed.RAGSCOPE_PLANT_BOTTLENECK ?? false,
+    redactUserIds: parsed.RAGSCOPE_REDACT ?? false,
+    jobAttempts: parsed.RAGSCOPE_JOB_ATTEMPTS ?? 3,
+    logLevel: parsed.RAGSCOPE_LOG_LEVEL ?? 'info',
+  };
+}
+
+/** dd-trace's own precedence: an explicit URL wins over host + port. */
+function resolveAgentUrl(parsed: Parsed): string {
+  if (parsed.DD_TRACE_AGENT_URL) return parsed.DD_TRACE_AGENT_URL.replace(/\/+$/, '');
+  const host = parsed.DD_AGENT_HOST ?? '127.0.0.1';
+  const port = parsed.DD_TRACE_AGENT_PORT ?? DEFAULT_AGENT_PORT;
+  return `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+}
+
+/** Connection strings with their password replaced, for logs and `--help` output. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
+}

@@ -1,0 +1,86 @@
+import type { Attributes, Span } from '@opentelemetry/api';
+import type { RagQueryData, RagQueryResult, StageTiming } from '../queue/contracts';
+import { inSpan } from '../telemetry/spans';
+import { EMBEDDING_DIMENSIONS, embed, tokenize } from './embed';
+import { generateAnswer } from './generate';
+import { rerankByCosine, rerankQuadraticSelection } from './rerank';
+import type { DocumentStore } from './store/document-store';
+
+/**
+ * How many full-text matches the rerank sees: wide enough that the cosine rerank, not the text
+ * rank, decides the top sources; small enough that the production rerank stays a few milliseconds.
+ */
+export const RETRIEVE_CANDIDATES = 100;
+
+export const STAGES = ['embed', 'retrieve', 'rerank', 'generate'] as const;
+export type StageName = (typeof STAGES)[number];
+
+export interface PipelineOptions {
+  store: DocumentStore;
+  /** Process-wide switch (RAGSCOPE_PLANT_BOTTLENECK); a job can also ask with plantBottleneck. */
+  plantBottleneck: boolean;
+}
+
+export type PipelineResult = Omit<RagQueryResult, 'traceId'>;
+
+/**
+ * The RAG pipeline, one span per stage (children of the active span, normally `rag.job`). This is
+ * the only implementation: workers call it; HTTP and CLI only enqueue.
+ */
+export async function runRagPipeline(
+  data: Pick<RagQueryData, 'query' | 'topK' | 'plantBottleneck'>,
+  options: PipelineOptions,
+): Promise<PipelineResult> {
+  const stages: StageTiming[] = [];
+  const stage = <T>(name: StageName, attributes: Attributes, work: (span: Span) => Promise<T> | T): Promise<T> =>
+    inSpan(`rag.${name}`, { attributes }, async (span) => {
+      const startedAt = performance.now();
+      try {
+        return await work(span);
+      } finally {
+        stages.push({ name, durationMs: roundMs(performance.now() - startedAt) });
+      }
+    });
+
+  const queryVector = await stage('embed', { 'embed.dimensions': EMBEDDING_DIMENSIONS }, (span) => {
+    span.setAttribute('embed.tokens', tokenize(data.query).length);
+    return embed(data.query);
+  });
+
+  const retrieved = await stage('retrieve', { 'db.system': 'postgresql', 'retrieve.limit': RETRIEVE_CANDIDATES }, async (span) => {
+    const outcome = await options.store.search(data.query, RETRIEVE_CANDIDATES);
+    span.setAttributes({ 'retrieve.rows': outcome.candidates.length, 'db.statement': outcome.sql, 'db.backend': options.store.sql.kind });
+    return outcome;
+  });
+
+  const planted = data.plantBottleneck ?? options.plantBottleneck;
+  const ranked = await stage(
+    'rerank',
+    { 'rerank.candidates': retrieved.candidates.length, 'rerank.top_k': data.topK, 'rerank.algorithm': planted ? 'quadratic-selection' : 'cosine-sort' },
+    () =>
+      planted
+        ? rerankQuadraticSelection(queryVector, retrieved.candidates, data.topK)
+        : rerankByCosine(queryVector, retrieved.candidates, data.topK),
+  );
+
+  const answer = await stage('generate', { 'generate.sources': ranked.length }, (span) => {
+    const text = generateAnswer(data.query, ranked);
+    span.setAttribute('answer.length', text.length);
+    return text;
+  });
+
+  return {
+    answer,
+    sources: ranked.map((source) => ({ id: source.id, title: source.title, score: roundScore(source.score) })),
+    stages,
+  };
+}
+
+function roundMs(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+/** Six decimals: enough to order sources, and identical wherever floating point agrees that far. */
+function roundScore(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}

@@ -1,0 +1,187 @@
+import { SpanKind } from '@opentelemetry/api';
+import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { RagscopeConfig } from '../config/config';
+import { UserError } from '../errors';
+import { inSpan } from '../telemetry/spans';
+import { userIdTag } from '../telemetry/span-tags';
+import { activeTraceId, injectTraceCarrier } from '../telemetry/trace-context';
+import { assertRedisReachable, createRedisConnection } from './connection';
+import {
+  leakCheckDataSchema,
+  parseContract,
+  ragQueryDataSchema,
+  ragQueryResultSchema,
+  type LeakCheckInput,
+  type RagQueryInput,
+  type RagQueryResult,
+} from './contracts';
+import { JOB_NAMES, QUEUES, type QueueName } from './names';
+
+export interface EnqueuedJob {
+  jobId: string;
+  queue: QueueName;
+  /** Trace id of the producer's `rag.enqueue` span; undefined when tracing is off. */
+  traceId?: string;
+}
+
+/** The job finished in failure; `reason` is the worker's error message. */
+export class JobFailedError extends UserError {
+  constructor(
+    readonly jobId: string,
+    readonly reason: string,
+  ) {
+    super(`job ${jobId} failed: ${reason}`);
+  }
+}
+
+export class WaitTimeoutError extends UserError {
+  constructor(jobId: string, timeoutMs: number) {
+    super(`job ${jobId} did not finish within ${timeoutMs / 1000} s`, `it is still queued or running; check later`);
+  }
+}
+
+export type ProducerConfig = Pick<RagscopeConfig, 'redisUrl' | 'queuePrefix' | 'jobAttempts' | 'redactUserIds'>;
+
+/**
+ * The producer API for scripts, the CLI and the HTTP server: validate against the job contract,
+ * enqueue inside a `rag.enqueue` span whose context rides in `data.trace`, and optionally wait.
+ */
+export class RagscopeProducer {
+  private readonly queues = new Map<QueueName, Queue>();
+  private readonly queueEvents = new Map<QueueName, { events: QueueEvents; connection: Redis }>();
+  private connection?: Redis;
+  private reachable?: Promise<void>;
+
+  constructor(private readonly config: ProducerConfig) {}
+
+  /**
+   * Checks Redis once, before the first command: a dead server is a readable error (with how to
+   * start one) within seconds. Input is validated before this, so a bad job fails the same way
+   * whether or not Redis is up.
+   */
+  private async ensureConnected(): Promise<Redis> {
+    this.reachable ??= assertRedisReachable(this.config.redisUrl);
+    try {
+      await this.reachable;
+    } catch (error) {
+      this.reachable = undefined;
+      throw error;
+    }
+    if (!this.connection) {
+      this.connection = createRedisConnection(this.config.redisUrl, 'producer');
+      // Errors reach callers through the failing command; the connection-level event would only repeat them.
+      this.connection.on('error', () => undefined);
+    }
+    return this.connection;
+  }
+
+  async enqueueQuery(input: RagQueryInput, jobOptions: JobsOptions = {}): Promise<EnqueuedJob> {
+    const data = parseContract(ragQueryDataSchema, input, `${QUEUES.ragQuery} job`);
+    return this.enqueue(QUEUES.ragQuery, JOB_NAMES.query, data, jobOptions, {
+      'user.id': userIdTag(data.userId, this.config.redactUserIds),
+      'query.length': data.query.length,
+      'query.top_k': data.topK,
+    });
+  }
+
+  async enqueueLeakCheck(input: LeakCheckInput, jobOptions: JobsOptions = {}): Promise<EnqueuedJob> {
+    const data = parseContract(leakCheckDataSchema, input, `${QUEUES.leakCheck} job`);
+    return this.enqueue(QUEUES.leakCheck, JOB_NAMES.leakCheck, data, jobOptions, {
+      'leak_check.iterations': data.iterations,
+    });
+  }
+
+  /** Resolves with the job's result, or throws JobFailedError / WaitTimeoutError. */
+  async waitForResult(queueName: QueueName, jobId: string, timeoutMs: number): Promise<unknown> {
+    const events = await this.events(queueName);
+    const job = await Job.fromId(await this.queue(queueName), jobId);
+    if (!job) throw new UserError(`no job ${jobId} in queue ${queueName}`);
+    try {
+      return await job.waitUntilFinished(events, timeoutMs);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (/timed out|timeout/i.test(message)) throw new WaitTimeoutError(jobId, timeoutMs);
+      throw new JobFailedError(jobId, message);
+    }
+  }
+
+  async waitForQueryResult(jobId: string, timeoutMs: number): Promise<RagQueryResult> {
+    const result = await this.waitForResult(QUEUES.ragQuery, jobId, timeoutMs);
+    return ragQueryResultSchema.parse(result);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(
+      [...this.queueEvents.values()].map(async ({ events, connection }) => {
+        await events.close();
+        await connection.quit().catch(() => connection.disconnect());
+      }),
+    );
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+    const connection = this.connection;
+    if (connection) await connection.quit().catch(() => connection.disconnect());
+  }
+
+  /** The BullMQ Queue behind `queueName`, for callers that need more than enqueue and wait. */
+  async queue(queueName: QueueName): Promise<Queue> {
+    const connection = await this.ensureConnected();
+    let queue = this.queues.get(queueName);
+    if (!queue) {
+      queue = new Queue(queueName, { connection, prefix: this.config.queuePrefix });
+      this.queues.set(queueName, queue);
+    }
+    return queue;
+  }
+
+  private async enqueue(
+    queueName: QueueName,
+    jobName: string,
+    data: Record<string, unknown>,
+    jobOptions: JobsOptions,
+    attributes: Record<string, string | number>,
+  ): Promise<EnqueuedJob> {
+    // Subscribe before adding, so a job that finishes at once still reaches a later waitForResult.
+    await this.events(queueName);
+    return inSpan(
+      'rag.enqueue',
+      {
+        kind: SpanKind.PRODUCER,
+        attributes: { 'messaging.system': 'bullmq', 'messaging.destination.name': queueName, ...attributes },
+      },
+      async (span) => {
+        const trace = injectTraceCarrier();
+        const job = await (await this.queue(queueName)).add(
+          jobName,
+          { ...data, ...(trace ? { trace } : {}), enqueuedAt: new Date().toISOString() },
+          {
+            attempts: this.config.jobAttempts,
+            backoff: { type: 'exponential', delay: 1000 },
+            // Results stay readable for a day (or the last 1,000), failures for a week.
+            removeOnComplete: { age: 24 * 3600, count: 1000 },
+            removeOnFail: { age: 7 * 24 * 3600 },
+            ...jobOptions,
+          },
+        );
+        span.setAttribute('job.id', job.id ?? '');
+        return { jobId: job.id ?? '', queue: queueName, traceId: activeTraceId() };
+      },
+    );
+  }
+
+  private async events(queueName: QueueName): Promise<QueueEvents> {
+    await this.ensureConnected();
+    let entry = this.queueEvents.get(queueName);
+    if (!entry) {
+      // QueueEvents blocks on XREAD, so it needs a connection of its own that waits through outages.
+      const connection = createRedisConnection(this.config.redisUrl, 'worker');
+      connection.on('error', () => undefined);
+      const events = new QueueEvents(queueName, { connection, prefix: this.config.queuePrefix });
+      events.on('error', () => undefined);
+      entry = { events, connection };
+      this.queueEvents.set(queueName, entry);
+    }
+    await entry.events.waitUntilReady();
+    return entry.events;
+  }
+}

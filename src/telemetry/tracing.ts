@@ -1,0 +1,59 @@
+import { trace, type Tracer } from '@opentelemetry/api';
+import type { RagscopeConfig } from '../config/config';
+
+/** Instrumentation scope of every ragscope span. */
+export const TRACER_NAME = 'ragscope';
+
+let initialised = false;
+
+/**
+ * Starts dd-trace and registers its OpenTelemetry TracerProvider, so spans made through
+ * @opentelemetry/api become Datadog spans. This is the only place that imports dd-trace.
+ *
+ * Automatic integrations are off on purpose: the job context travels in `data.trace` (dd-trace's
+ * bullmq plugin would start a second, competing parent chain through `opts.telemetry`), and
+ * ioredis spans would turn BullMQ's blocking polls into thousands of meaningless spans per minute.
+ * Every span ragscope shows is one it starts itself.
+ */
+export function initTracing(config: RagscopeConfig, options: { flushIntervalMs?: number } = {}): void {
+  if (initialised || !config.tracingEnabled) return;
+  initialised = true;
+  // Loaded here, not at module scope: commands that trace nothing (intake, help) never pay for it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ddTrace = require('dd-trace') as typeof import('dd-trace');
+  const tracer = ddTrace.init({
+    service: config.service,
+    env: config.env,
+    version: config.version,
+    url: config.agentUrl,
+    plugins: false,
+    startupLogs: false,
+    logInjection: false,
+    flushInterval: options.flushIntervalMs ?? 2000,
+  });
+  new tracer.TracerProvider().register();
+}
+
+export function getTracer(): Tracer {
+  return trace.getTracer(TRACER_NAME);
+}
+
+/**
+ * Sends buffered spans now. Short-lived commands call it before they exit; long-lived processes
+ * rely on dd-trace's periodic flush.
+ */
+export async function flushTraces(timeoutMs = 2000): Promise<void> {
+  if (!initialised) return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ddTrace = require('dd-trace') as { _tracer?: { _exporter?: { flush?: (done: () => void) => void } } };
+  const exporter = ddTrace._tracer?._exporter;
+  if (!exporter?.flush) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    exporter.flush!(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

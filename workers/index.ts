@@ -1,0 +1,65 @@
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { RagscopeConfig } from '../src/config/config';
+import { assertRedisReachable, createRedisConnection } from '../src/queue/connection';
+import { QUEUES } from '../src/queue/names';
+import { openDocumentStore } from '../src/pipeline/store/open-store';
+import type { DocumentStore } from '../src/pipeline/store/document-store';
+import { createRagQueryProcessor } from './rag-query';
+
+export interface RunningWorkers {
+  store: DocumentStore;
+  workers: Worker[];
+  /** Stops taking jobs, lets active ones finish, then closes every connection. */
+  close(): Promise<void>;
+}
+
+export interface StartWorkersOptions {
+  concurrency?: number;
+}
+
+/**
+ * Entry point of a worker process: the document store, then one BullMQ Worker per queue. Workers
+ * are stateless; scale by running more of these processes against the same Redis.
+ */
+export async function startWorkers(
+  config: RagscopeConfig,
+  logger: Logger,
+  options: StartWorkersOptions = {},
+): Promise<RunningWorkers> {
+  await assertRedisReachable(config.redisUrl);
+  const store = await openDocumentStore(config);
+  const connection: Redis = createRedisConnection(config.redisUrl, 'worker');
+  connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+
+  const ragQueryWorker = new Worker(
+    QUEUES.ragQuery,
+    createRagQueryProcessor({ store, plantBottleneck: config.plantBottleneck, redactUserIds: config.redactUserIds, logger }),
+    { connection, prefix: config.queuePrefix, concurrency: options.concurrency ?? config.workerConcurrency },
+  );
+  const workers = [ragQueryWorker];
+  for (const worker of workers) {
+    worker.on('failed', (job, error) =>
+      logger.warn({ jobId: job?.id, queue: worker.name, attempt: job?.attemptsMade, reason: error.message }, 'job failed'),
+    );
+    worker.on('error', (error) => logger.error({ queue: worker.name, err: error.message }, 'worker error'));
+  }
+  await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+  logger.info(
+    { queues: workers.map((worker) => worker.name), prefix: config.queuePrefix, database: store.sql.description },
+    'worker ready',
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    store,
+    workers,
+    close: () =>
+      (closing ??= (async () => {
+        await Promise.all(workers.map((worker) => worker.close()));
+        await connection.quit().catch(() => connection.disconnect());
+        await store.sql.close();
+      })()),
+  };
+}
