@@ -19,11 +19,13 @@ export function buildProgram(): Command {
   return program;
 }
 
-if (require.main === module) {
+export function main(argv: string[]): void {
   buildProgram()
-    .parseAsync(process.argv)
+    .parseAsync(argv)
     .catch((error: Error) => {
       process.stderr.write(`error: ${error.message}\n`);
       process.exitCode = 1;
     });
 }
+
+if (require.main === module) main(process.argv);

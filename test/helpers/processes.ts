@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
-const TSX = path.join(REPO_ROOT, 'node_modules/.bin/tsx');
 const CLI = path.join(REPO_ROOT, 'src/cli/main.ts');
 
 export interface CliRun {
@@ -23,7 +22,7 @@ function childEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
 export function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 30_000): Promise<CliRun> {
   const startedAt = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [CLI, ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -46,7 +45,7 @@ export interface WorkerProcess {
 
 /** Starts `ragscope worker` in its own process and resolves once it logs that it is ready. */
 export function startWorkerProcess(env: Record<string, string | undefined>, args: string[] = []): Promise<WorkerProcess> {
-  const child = spawn(TSX, [CLI, 'worker', ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'worker', ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const handle: WorkerProcess = {

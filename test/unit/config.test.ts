@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig, redactUrl } from '../../src/config/config';
+import { ConfigError } from '../../src/errors';
+
+describe('loadConfig', () => {
+  it('documents its defaults', () => {
+    expect(loadConfig({})).toEqual({
+      redisUrl: 'redis://127.0.0.1:6379',
+      queuePrefix: 'bull',
+      databaseUrl: undefined,
+      databaseSchema: 'public',
+      service: 'ragscope',
+      env: undefined,
+      version: undefined,
+      tracingEnabled: true,
+      agentUrl: 'http://127.0.0.1:8126',
+      workerConcurrency: 2,
+      plantBottleneck: false,
+      redactUserIds: false,
+      jobAttempts: 3,
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every variable it knows', () => {
+    const config = loadConfig({
+      REDIS_URL: 'redis://cache:6380/2',
+      RAGSCOPE_QUEUE_PREFIX: '{rag}',
+      DATABASE_URL: 'postgres://u:p@db/rag',
+      RAGSCOPE_DB_SCHEMA: 'rag_store',
+      DD_SERVICE: 'rag-api',
+      DD_ENV: 'prod',
+      DD_VERSION: '1.2.3',
+      DD_TRACE_ENABLED: 'false',
+      RAGSCOPE_WORKER_CONCURRENCY: '8',
+      RAGSCOPE_PLANT_BOTTLENECK: '1',
+      RAGSCOPE_REDACT: 'yes',
+      RAGSCOPE_JOB_ATTEMPTS: '5',
+      RAGSCOPE_LOG_LEVEL: 'debug',
+    });
+    expect(config).toMatchObject({
+      redisUrl: 'redis://cache:6380/2',
+      queuePrefix: '{rag}',
+      databaseUrl: 'postgres://u:p@db/rag',
+      databaseSchema: 'rag_store',
+      service: 'rag-api',
+      env: 'prod',
+      version: '1.2.3',
+      tracingEnabled: false,
+      workerConcurrency: 8,
+      plantBottleneck: true,
+      redactUserIds: true,
+      jobAttempts: 5,
+      logLevel: 'debug',
+    });
+  });
+
+  it.each([
+    [{ DD_TRACE_AGENT_URL: 'http://agent:8126/' }, 'http://agent:8126'],
+    [{ DD_AGENT_HOST: 'dd-agent' }, 'http://dd-agent:8126'],
+    [{ DD_AGENT_HOST: 'dd-agent', DD_TRACE_AGENT_PORT: '9126' }, 'http://dd-agent:9126'],
+    [{ DD_AGENT_HOST: '::1' }, 'http://[::1]:8126'],
+    [{ DD_TRACE_AGENT_URL: 'http://a:1', DD_AGENT_HOST: 'b' }, 'http://a:1'],
+  ])('resolves the agent URL from %j', (env, expected) => {
+    expect(loadConfig(env).agentUrl).toBe(expected);
+  });
+
+  it.each([
+    ['REDIS_URL', 'localhost:6379', 'redis://'],
+    ['DATABASE_URL', 'mysql://x', 'postgres://'],
+    ['RAGSCOPE_WORKER_CONCURRENCY', '0', 'at least 1'],
+    ['RAGSCOPE_WORKER_CONCURRENCY', 'two', 'whole number'],
+    ['RAGSCOPE_JOB_ATTEMPTS', '100', 'at most 20'],
+    ['DD_TRACE_AGENT_PORT', '70000', 'at most 65535'],
+    ['DD_TRACE_ENABLED', 'maybe', 'expected one of'],
+    ['RAGSCOPE_DB_SCHEMA', 'Robert"); DROP', 'SQL identifier'],
+    ['RAGSCOPE_LOG_LEVEL', 'verbose', 'RAGSCOPE_LOG_LEVEL'],
+    ['DD_TRACE_AGENT_URL', 'agent:8126', 'http://'],
+  ])('rejects %s=%s with a message naming the variable', (name, value, fragment) => {
+    let error: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain(name);
+    expect((error as Error).message).toContain(fragment);
+  });
+
+  it('names every bad variable at once', () => {
+    expect(() => loadConfig({ REDIS_URL: 'nope', RAGSCOPE_JOB_ATTEMPTS: '-1' })).toThrow(/REDIS_URL[\s\S]*RAGSCOPE_JOB_ATTEMPTS/);
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ REDIS_URL: '', RAGSCOPE_WORKER_CONCURRENCY: '  ' }).workerConcurrency).toBe(2);
+  });
+});
+
+describe('redactUrl', () => {
+  it('hides the password and keeps the rest', () => {
+    expect(redactUrl('postgres://app:s3cret@db:5432/rag')).toBe('postgres://app:***@db:5432/rag');
+    expect(redactUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+  });
+});
