@@ -36,7 +36,7 @@ describe('worker shutdown on SIGTERM', () => {
     const counts = await queue.getJobCounts('active', 'completed', 'waiting', 'failed');
     expect(counts.active).toBe(0);
     expect(counts.failed).toBe(0);
-    expect(counts.completed + counts.waiting).toBe(jobs.length);
+    expect((counts.completed ?? 0) + (counts.waiting ?? 0)).toBe(jobs.length);
     expect(counts.completed).toBeGreaterThan(0);
   });
 });
