@@ -7,6 +7,12 @@ import { QUEUES } from '../src/queue/names';
 import { openDocumentStore } from '../src/pipeline/store/open-store';
 import type { DocumentStore } from '../src/pipeline/store/document-store';
 import { createRagQueryProcessor } from './rag-query';
+import { ExclusiveGate } from '../src/telemetry/profiling/exclusive-gate';
+import { JobProfiler } from '../src/telemetry/profiling/job-profiler';
+import { ProfilingOverheadWindow } from '../src/telemetry/profiling/profiling-policy';
+import { SlowJobRegistry } from '../src/telemetry/profiling/slow-jobs';
+import { JobRateMeter } from '../src/telemetry/sampling/job-rate';
+import { TraceSampler } from '../src/telemetry/sampling/trace-sampler';
 
 export interface RunningWorkers {
   store: DocumentStore;
@@ -33,9 +39,26 @@ export async function startWorkers(
   const connection: Redis = createRedisConnection(config.redisUrl, 'worker');
   connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
 
+  const profiler = await JobProfiler.create({ outputDir: config.profiling.outputDir, top: config.profiling.top }).catch(
+    (error: Error) => {
+      logger.warn({ err: error.message }, 'per-job CPU profiling unavailable; jobs run unprofiled');
+      return undefined;
+    },
+  );
   const ragQueryWorker = new Worker(
     QUEUES.ragQuery,
-    createRagQueryProcessor({ store, plantBottleneck: config.plantBottleneck, redactUserIds: config.redactUserIds, logger }),
+    createRagQueryProcessor({
+      store,
+      plantBottleneck: config.plantBottleneck,
+      redactUserIds: config.redactUserIds,
+      logger,
+      profiling: config.profiling,
+      profiler,
+      overhead: new ProfilingOverheadWindow(),
+      gate: new ExclusiveGate(),
+      slowJobs: new SlowJobRegistry(connection, config.queuePrefix),
+      sampler: new TraceSampler(new JobRateMeter(connection, config.queuePrefix), config.sampling),
+    }),
     { connection, prefix: config.queuePrefix, concurrency: options.concurrency ?? config.workerConcurrency },
   );
   const workers = [ragQueryWorker];

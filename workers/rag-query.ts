@@ -1,21 +1,36 @@
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, type Span } from '@opentelemetry/api';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { ragQueryDataSchema, describeIssues, type RagQueryResult } from '../src/queue/contracts';
+import type { ProfilingConfig } from '../src/config/config';
+import { ragQueryDataSchema, describeIssues, type RagQueryData, type RagQueryResult } from '../src/queue/contracts';
 import { QUEUES } from '../src/queue/names';
 import { runRagPipeline, type PipelineOptions } from '../src/pipeline/pipeline';
 import { inSpan } from '../src/telemetry/spans';
 import { activeTraceId, extractTraceContext } from '../src/telemetry/trace-context';
 import { userIdTag } from '../src/telemetry/span-tags';
+import type { ExclusiveGate } from '../src/telemetry/profiling/exclusive-gate';
+import type { JobProfiler } from '../src/telemetry/profiling/job-profiler';
+import { decideProfiling, type ProfilingOverheadWindow } from '../src/telemetry/profiling/profiling-policy';
+import { SlowJobRegistry } from '../src/telemetry/profiling/slow-jobs';
+import type { TraceSampler } from '../src/telemetry/sampling/trace-sampler';
 
 export interface RagQueryProcessorOptions extends PipelineOptions {
   redactUserIds: boolean;
   logger: Logger;
+  profiling: ProfilingConfig;
+  /** Absent when per-job profiling could not be set up; jobs then run unprofiled. */
+  profiler?: JobProfiler;
+  overhead: ProfilingOverheadWindow;
+  gate: ExclusiveGate;
+  slowJobs: SlowJobRegistry;
+  /** Decides traces that start here (jobs enqueued without a carrier). */
+  sampler: TraceSampler;
 }
 
 /**
  * The `rag-query` processor: validate (a foreign producer may have written anything), then run the
- * pipeline inside `rag.job`, a child of the producer's `rag.enqueue` when the job carries one.
+ * pipeline inside `rag.job`, a child of the producer's `rag.enqueue` when the job carries one,
+ * CPU-profiled when the profiling policy selects it.
  */
 export function createRagQueryProcessor(options: RagQueryProcessorOptions) {
   return async (job: Job): Promise<RagQueryResult> => {
@@ -34,6 +49,8 @@ export function createRagQueryProcessor(options: RagQueryProcessorOptions) {
       {
         kind: SpanKind.CONSUMER,
         parent: extractTraceContext(data.trace),
+        // A job without a carrier starts its trace here, so the sampling decision is made here.
+        sampled: data.trace ? undefined : (await options.sampler.decide()).sampled,
         attributes: {
           'messaging.system': 'bullmq',
           'messaging.destination.name': QUEUES.ragQuery,
@@ -46,10 +63,53 @@ export function createRagQueryProcessor(options: RagQueryProcessorOptions) {
         },
       },
       async (span) => {
-        const result = await runRagPipeline(data, options);
+        const result = await runProfiledWhenSelected(job, data, span, options);
         span.setAttribute('result.sources', result.sources.length);
         return { ...result, traceId: activeTraceId() };
       },
     );
+  };
+}
+
+async function runProfiledWhenSelected(
+  job: Job,
+  data: RagQueryData,
+  span: Span,
+  options: RagQueryProcessorOptions,
+): Promise<Omit<RagQueryResult, 'traceId'>> {
+  const fingerprint = SlowJobRegistry.fingerprint(QUEUES.ragQuery, {
+    query: data.query,
+    topK: data.topK,
+    plantBottleneck: data.plantBottleneck ?? false,
+  });
+  const decision = decideProfiling(options.profiling, {
+    mode: data.profile,
+    random: Math.random(),
+    overheadPct: options.overhead.overheadPct(Date.now()),
+    previouslySlow: data.profile === 'auto' && (await options.slowJobs.wasSlow(fingerprint)),
+    unavailableReason: options.profiler ? options.profiler.unavailableReason() : 'per-job profiling is not available in this worker',
+  });
+  span.setAttribute('profiling.selected', decision.profile);
+
+  const startedAt = performance.now();
+  if (!decision.profile || !options.profiler) {
+    const result = await options.gate.shared(() => runRagPipeline(data, options));
+    const durationMs = performance.now() - startedAt;
+    options.overhead.record(Date.now(), durationMs, 0);
+    if (durationMs > options.profiling.slowJobMs && data.profile === 'auto') await options.slowJobs.markSlow(fingerprint, durationMs);
+    return { ...result, profiling: { profiled: false, reason: decision.reason } };
+  }
+
+  const profiler = options.profiler;
+  const profiled = await options.gate.exclusive(() => profiler.profile(job.id ?? 'unknown', () => runRagPipeline(data, options)));
+  options.overhead.record(Date.now(), performance.now() - startedAt, profiled.profilingMs);
+  await options.slowJobs.forget(fingerprint);
+  const top = profiled.hotspots[0];
+  if (top) span.setAttributes({ 'profiling.top_function': top.function, 'profiling.top_line': `${top.file}:${top.line}` });
+  return {
+    ...profiled.value,
+    profiling: { profiled: true, reason: decision.reason, overheadMs: profiled.profilingMs },
+    hotspots: profiled.hotspots.map(({ selfValue, ...hotspot }) => ({ ...hotspot, selfMs: selfValue })),
+    profilePath: profiled.profilePath,
   };
 }

@@ -1,6 +1,10 @@
+#!/usr/bin/env node
 import { Command } from 'commander';
+import { PACKAGE_VERSION } from '../package-info';
 import { registerDemoCommand } from './commands/demo';
 import { registerEnqueueCommand } from './commands/enqueue';
+import { registerHotspotsCommand } from './commands/hotspots';
+import { registerCostCommand } from './commands/cost';
 import { registerIntakeCommand } from './commands/intake';
 import { registerTraceCommand } from './commands/trace';
 import { registerWorkerCommand } from './commands/worker';
@@ -9,12 +13,14 @@ import { registerWorkerCommand } from './commands/worker';
 export function buildProgram(): Command {
   const program = new Command('ragscope')
     .description('code-level APM for RAG pipelines behind a BullMQ queue')
-    .version(require('../../package.json').version)
+    .version(PACKAGE_VERSION)
     .showHelpAfterError('(add --help for usage)');
   registerWorkerCommand(program);
   registerEnqueueCommand(program);
   registerIntakeCommand(program);
   registerTraceCommand(program);
+  registerHotspotsCommand(program);
+  registerCostCommand(program);
   registerDemoCommand(program);
   return program;
 }

@@ -28,6 +28,42 @@ export interface RagscopeConfig {
   /** Attempts for a job whose failure is transient (invalid data is never retried). */
   jobAttempts: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** DD_AGENT_HOST or DD_TRACE_AGENT_URL was set: a Datadog agent (or an intake) is expected there. */
+  agentConfigured: boolean;
+  profiling: ProfilingConfig;
+  sampling: SamplingConfig;
+}
+
+export interface ProfilingConfig {
+  /** Share of `profile: auto` jobs given a CPU profile, percent. */
+  capturePct: number;
+  /** ragscope's own overhead cap (dd-trace for Node has no such knob), percent of job time. */
+  maxTimeUsagePct: number;
+  cpuEnabled: boolean;
+  memoryEnabled: boolean;
+  /** dd-trace's continuous profiler (wall + heap). */
+  continuousEnabled: boolean;
+  /** Where continuous profiles go: the agent, or pprof files under `outputDir`. */
+  continuousExporter: 'agent' | 'file';
+  /** Seconds between continuous profile uploads. */
+  uploadPeriodSeconds: number;
+  /** Per-job `.pprof` files (and file-exported continuous profiles) are written here. */
+  outputDir: string;
+  /** Hotspots returned per profiled job. */
+  top: number;
+  /** A job slower than this is profiled automatically when it runs again (retry or repeat). */
+  slowJobMs: number;
+}
+
+export interface SamplingConfig {
+  /** Share of traces kept at normal volume (DD_TRACE_SAMPLE_RATE). */
+  baseRate: number;
+  /** Share kept once the observed rate passes `highVolumeJobsPerHour`. */
+  highVolumeRate: number;
+  highVolumeJobsPerHour: number;
+  pricePerMillionSpansUsd: number;
+  /** Monthly budget alert thresholds, ascending. */
+  budgetAlertsUsd: number[];
 }
 
 const booleanFlag = z
@@ -49,6 +85,14 @@ const postgresUrl = z
 const sqlIdentifier = z
   .string()
   .regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'expected a lower-case SQL identifier' });
+
+function numberIn(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, { message: 'expected a number' })
+    .transform(Number)
+    .pipe(z.number().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
+}
 
 function integerIn(min: number, max: number) {
   return z
@@ -78,6 +122,24 @@ const variables = {
   RAGSCOPE_REDACT: booleanFlag,
   RAGSCOPE_JOB_ATTEMPTS: integerIn(1, 20),
   RAGSCOPE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  DD_PROFILING_CAPTURE_PCT: numberIn(0, 100),
+  DD_PROFILING_MAX_TIME_USAGE_PCT: numberIn(0, 100),
+  DD_PROFILING_CPU_ENABLED: booleanFlag,
+  DD_PROFILING_MEMORY_ENABLED: booleanFlag,
+  DD_PROFILING_ENABLED: booleanFlag,
+  DD_PROFILING_EXPORTERS: z.enum(['agent', 'file'], { message: 'expected agent or file' }),
+  DD_PROFILING_UPLOAD_PERIOD: integerIn(1, 3600),
+  RAGSCOPE_PROFILE_DIR: z.string().min(1),
+  RAGSCOPE_PROFILE_TOP: integerIn(1, 100),
+  RAGSCOPE_PROFILE_SLOW_MS: integerIn(1, 3_600_000),
+  DD_TRACE_SAMPLE_RATE: numberIn(0, 1),
+  RAGSCOPE_TRACE_SAMPLE_RATE_HIGH_VOLUME: numberIn(0, 1),
+  RAGSCOPE_HIGH_VOLUME_JOBS_PER_HOUR: integerIn(1, 1_000_000_000),
+  RAGSCOPE_SPAN_PRICE_PER_MILLION_USD: numberIn(0, 1_000_000),
+  RAGSCOPE_BUDGET_ALERTS_USD: z
+    .string()
+    .regex(/^\d+(\.\d+)?(,\d+(\.\d+)?)*$/, { message: 'expected comma-separated amounts, e.g. 100,200' })
+    .transform((value) => value.split(',').map(Number).sort((left, right) => left - right)),
 } as const;
 
 type VariableName = keyof typeof variables;
@@ -125,6 +187,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RagscopeConfig
     redactUserIds: parsed.RAGSCOPE_REDACT ?? false,
     jobAttempts: parsed.RAGSCOPE_JOB_ATTEMPTS ?? 3,
     logLevel: parsed.RAGSCOPE_LOG_LEVEL ?? 'info',
+    agentConfigured: Boolean(parsed.DD_TRACE_AGENT_URL || parsed.DD_AGENT_HOST),
+    profiling: {
+      capturePct: parsed.DD_PROFILING_CAPTURE_PCT ?? 1,
+      maxTimeUsagePct: parsed.DD_PROFILING_MAX_TIME_USAGE_PCT ?? 5,
+      cpuEnabled: parsed.DD_PROFILING_CPU_ENABLED ?? true,
+      memoryEnabled: parsed.DD_PROFILING_MEMORY_ENABLED ?? true,
+      continuousEnabled: parsed.DD_PROFILING_ENABLED ?? false,
+      // With no agent configured, continuous profiles land on disk rather than being dropped.
+      continuousExporter: parsed.DD_PROFILING_EXPORTERS ?? (parsed.DD_TRACE_AGENT_URL || parsed.DD_AGENT_HOST ? 'agent' : 'file'),
+      uploadPeriodSeconds: parsed.DD_PROFILING_UPLOAD_PERIOD ?? 60,
+      outputDir: parsed.RAGSCOPE_PROFILE_DIR ?? '.ragscope/profiles',
+      top: parsed.RAGSCOPE_PROFILE_TOP ?? 5,
+      slowJobMs: parsed.RAGSCOPE_PROFILE_SLOW_MS ?? 2000,
+    },
+    sampling: {
+      baseRate: parsed.DD_TRACE_SAMPLE_RATE ?? 0.1,
+      highVolumeRate: parsed.RAGSCOPE_TRACE_SAMPLE_RATE_HIGH_VOLUME ?? 0.01,
+      highVolumeJobsPerHour: parsed.RAGSCOPE_HIGH_VOLUME_JOBS_PER_HOUR ?? 10_000,
+      pricePerMillionSpansUsd: parsed.RAGSCOPE_SPAN_PRICE_PER_MILLION_USD ?? 5,
+      budgetAlertsUsd: parsed.RAGSCOPE_BUDGET_ALERTS_USD ?? [100, 200],
+    },
   };
 }
 

@@ -3,7 +3,7 @@ import type { RagQueryData, RagQueryResult, StageTiming } from '../queue/contrac
 import { inSpan } from '../telemetry/spans';
 import { EMBEDDING_DIMENSIONS, embed, tokenize } from './embed';
 import { generateAnswer } from './generate';
-import { rerankByCosine, rerankQuadraticSelection } from './rerank';
+import { rerankByCosine, rerankWithQuadraticDedupe } from './rerank';
 import type { DocumentStore } from './store/document-store';
 
 /**
@@ -56,10 +56,10 @@ export async function runRagPipeline(
   const planted = data.plantBottleneck ?? options.plantBottleneck;
   const ranked = await stage(
     'rerank',
-    { 'rerank.candidates': retrieved.candidates.length, 'rerank.top_k': data.topK, 'rerank.algorithm': planted ? 'quadratic-selection' : 'cosine-sort' },
+    { 'rerank.candidates': retrieved.candidates.length, 'rerank.top_k': data.topK, 'rerank.algorithm': planted ? 'quadratic-dedupe' : 'cosine-sort' },
     () =>
       planted
-        ? rerankQuadraticSelection(queryVector, retrieved.candidates, data.topK)
+        ? rerankWithQuadraticDedupe(queryVector, retrieved.candidates, data.topK)
         : rerankByCosine(queryVector, retrieved.candidates, data.topK),
   );
 

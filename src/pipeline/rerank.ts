@@ -30,32 +30,46 @@ export function rerankByCosine(queryVector: Float64Array, candidates: Candidate[
     .slice(0, topK);
 }
 
+/** Cosine above which two candidates count as the same passage (re-chunked or copied documents). */
+export const NEAR_DUPLICATE_COSINE = 0.97;
+
+/** Dimensions of the vectors the duplicate check compares: finer than retrieval, so fewer false matches. */
+const DUPLICATE_CHECK_DIMENSIONS = 4096;
+
 /**
- * The planted bottleneck: the same ranking as rerankByCosine, built by selection with the score
- * recomputed (embedding included) for every remaining candidate at every position: n²/2 embeddings.
- * It is the classic "expensive call inside the inner loop" bug, kept on purpose so the profiler has
- * a real target with a known answer. Do not "fix" it; turn it off (plantBottleneck: false).
+ * The planted bottleneck: near-duplicate removal done the naive way, comparing every pair of
+ * candidates (n²/2 comparisons) and, inside that loop, re-deriving both vectors' norms instead of
+ * normalising once. All of the work sits in this function's own loop, so a CPU profile ranks this
+ * function first by self time, with the line of the inner loop. It is a profiler target with a known
+ * answer, kept on purpose: do not "fix" it; turn it off (plantBottleneck: false).
  */
-export function rerankQuadraticSelection(
-  queryVector: Float64Array,
-  candidates: Candidate[],
-  topK: number,
-): RankedSource[] {
-  const remaining = [...candidates];
-  const ranked: RankedSource[] = [];
-  while (remaining.length > 0) {
-    let best: RankedSource | undefined;
-    let bestIndex = -1;
-    for (let index = 0; index < remaining.length; index++) {
-      const candidate = remaining[index]!;
-      const scored = { ...candidate, score: cosine(queryVector, embed(documentText(candidate))) };
-      if (!best || byScoreThenId(scored, best) < 0) {
-        best = scored;
-        bestIndex = index;
+export function removeNearDuplicatesQuadratic(candidates: Candidate[]): Candidate[] {
+  const vectors = candidates.map((candidate) => embed(documentText(candidate), DUPLICATE_CHECK_DIMENSIONS));
+  const kept: number[] = [];
+  for (let index = 0; index < candidates.length; index++) {
+    const vector = vectors[index]!;
+    let duplicate = false;
+    for (const keptIndex of kept) {
+      const other = vectors[keptIndex]!;
+      let dot = 0;
+      let squaresLeft = 0;
+      let squaresRight = 0;
+      for (let dimension = 0; dimension < vector.length; dimension++) {
+        dot += vector[dimension]! * other[dimension]!;
+        squaresLeft += vector[dimension]! * vector[dimension]!;
+        squaresRight += other[dimension]! * other[dimension]!;
+      }
+      if (dot / Math.sqrt(squaresLeft * squaresRight || 1) >= NEAR_DUPLICATE_COSINE) {
+        duplicate = true;
+        break;
       }
     }
-    ranked.push(best!);
-    remaining.splice(bestIndex, 1);
+    if (!duplicate) kept.push(index);
   }
-  return ranked.slice(0, topK);
+  return kept.map((index) => candidates[index]!);
+}
+
+/** The rerank with the planted bottleneck in front: near-duplicates out (quadratically), then cosine. */
+export function rerankWithQuadraticDedupe(queryVector: Float64Array, candidates: Candidate[], topK: number): RankedSource[] {
+  return rerankByCosine(queryVector, removeNearDuplicatesQuadratic(candidates), topK);
 }

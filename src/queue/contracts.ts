@@ -36,6 +36,7 @@ const wholeNumber = (min: number, max: number) =>
     .max(max, { message: `must be at most ${max}` });
 
 export const PROFILE_MODES = ['auto', 'always', 'never'] as const;
+export type ProfileMode = (typeof PROFILE_MODES)[number];
 
 export const ragQueryDataSchema = z
   .object({
@@ -60,12 +61,28 @@ export type StageTiming = z.infer<typeof stageTimingSchema>;
 export const sourceSchema = z.object({ id: z.string(), score: z.number(), title: z.string() });
 export type Source = z.infer<typeof sourceSchema>;
 
+export const hotspotSchema = z.object({
+  function: z.string(),
+  file: z.string(),
+  line: z.number(),
+  /** Share of the job's busy (non-idle) wall time spent in this line itself. */
+  selfPercent: z.number(),
+  selfMs: z.number(),
+});
+export type HotspotResult = z.infer<typeof hotspotSchema>;
+
 export const ragQueryResultSchema = z.object({
   answer: z.string(),
   sources: z.array(sourceSchema),
   stages: z.array(stageTimingSchema),
   /** Trace id of the worker's `rag.job` span (same as the producer's when the trace was carried). */
   traceId: z.string().optional(),
+  /** Whether this run was CPU-profiled, and why (or why not). */
+  profiling: z.object({ profiled: z.boolean(), reason: z.string(), overheadMs: z.number().optional() }).optional(),
+  /** Top functions by self time, when profiled. */
+  hotspots: z.array(hotspotSchema).optional(),
+  /** The saved `.pprof` (gzipped protobuf: `ragscope hotspots`, `go tool pprof`, speedscope). */
+  profilePath: z.string().optional(),
 });
 export type RagQueryResult = z.infer<typeof ragQueryResultSchema>;
 

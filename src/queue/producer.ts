@@ -7,6 +7,8 @@ import { inSpan } from '../telemetry/spans';
 import { userIdTag } from '../telemetry/span-tags';
 import { activeTraceId, injectTraceCarrier } from '../telemetry/trace-context';
 import { assertRedisReachable, createRedisConnection } from './connection';
+import { JobRateMeter } from '../telemetry/sampling/job-rate';
+import { TraceSampler } from '../telemetry/sampling/trace-sampler';
 import {
   leakCheckDataSchema,
   parseContract,
@@ -23,6 +25,8 @@ export interface EnqueuedJob {
   queue: QueueName;
   /** Trace id of the producer's `rag.enqueue` span; undefined when tracing is off. */
   traceId?: string;
+  /** Whether ragscope's sampler kept this trace (DD_TRACE_SAMPLE_RATE, adaptive at high volume). */
+  sampled: boolean;
 }
 
 /** The job finished in failure; `reason` is the worker's error message. */
@@ -41,7 +45,7 @@ export class WaitTimeoutError extends UserError {
   }
 }
 
-export type ProducerConfig = Pick<RagscopeConfig, 'redisUrl' | 'queuePrefix' | 'jobAttempts' | 'redactUserIds'>;
+export type ProducerConfig = Pick<RagscopeConfig, 'redisUrl' | 'queuePrefix' | 'jobAttempts' | 'redactUserIds' | 'sampling'>;
 
 /**
  * The producer API for scripts, the CLI and the HTTP server: validate against the job contract,
@@ -52,6 +56,7 @@ export class RagscopeProducer {
   private readonly queueEvents = new Map<QueueName, { events: QueueEvents; connection: Redis }>();
   private connection?: Redis;
   private reachable?: Promise<void>;
+  private sampling?: { meter: JobRateMeter; sampler: TraceSampler };
 
   constructor(private readonly config: ProducerConfig) {}
 
@@ -72,6 +77,8 @@ export class RagscopeProducer {
       this.connection = createRedisConnection(this.config.redisUrl, 'producer');
       // Errors reach callers through the failing command; the connection-level event would only repeat them.
       this.connection.on('error', () => undefined);
+      const meter = new JobRateMeter(this.connection, this.config.queuePrefix);
+      this.sampling = { meter, sampler: new TraceSampler(meter, this.config.sampling) };
     }
     return this.connection;
   }
@@ -143,10 +150,13 @@ export class RagscopeProducer {
   ): Promise<EnqueuedJob> {
     // Subscribe before adding, so a job that finishes at once still reaches a later waitForResult.
     await this.events(queueName);
+    const { meter, sampler } = this.sampling!;
+    const [decision] = await Promise.all([sampler.decide(), meter.recordEnqueue()]);
     return inSpan(
       'rag.enqueue',
       {
         kind: SpanKind.PRODUCER,
+        sampled: decision.sampled,
         attributes: { 'messaging.system': 'bullmq', 'messaging.destination.name': queueName, ...attributes },
       },
       async (span) => {
@@ -163,8 +173,8 @@ export class RagscopeProducer {
             ...jobOptions,
           },
         );
-        span.setAttribute('job.id', job.id ?? '');
-        return { jobId: job.id ?? '', queue: queueName, traceId: activeTraceId() };
+        span.setAttributes({ 'job.id': job.id ?? '', 'sampling.rate': decision.rate });
+        return { jobId: job.id ?? '', queue: queueName, traceId: activeTraceId(), sampled: decision.sampled };
       },
     );
   }

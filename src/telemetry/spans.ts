@@ -1,4 +1,14 @@
-import { SpanStatusCode, type Attributes, type Context, type Span, type SpanKind } from '@opentelemetry/api';
+import {
+  context,
+  SpanStatusCode,
+  trace,
+  TraceFlags,
+  type Attributes,
+  type Context,
+  type Span,
+  type SpanKind,
+} from '@opentelemetry/api';
+import { randomBytes } from 'node:crypto';
 import { getTracer } from './tracing';
 
 export interface SpanOptions {
@@ -6,6 +16,26 @@ export interface SpanOptions {
   kind?: SpanKind;
   /** Parent context; default = the active one. */
   parent?: Context;
+  /**
+   * For a span that starts a trace: ragscope's sampling decision. `false` makes an unsampled trace
+   * context (ids, sampled flag off) so children and the worker across the queue record nothing.
+   */
+  sampled?: boolean;
+}
+
+/** Whether the span context in `parent` carries an explicit "not sampled" decision. */
+function isUnsampled(parent: Context): boolean {
+  const spanContext = trace.getSpanContext(parent);
+  return Boolean(spanContext && trace.isSpanContextValid(spanContext) && (spanContext.traceFlags & TraceFlags.SAMPLED) === 0);
+}
+
+function unsampledRoot(): Context {
+  return trace.setSpanContext(context.active(), {
+    traceId: randomBytes(16).toString('hex'),
+    spanId: randomBytes(8).toString('hex'),
+    traceFlags: TraceFlags.NONE,
+    isRemote: false,
+  });
 }
 
 /**
@@ -13,6 +43,12 @@ export interface SpanOptions {
  * and always ends. Every ragscope span goes through here so errors are recorded the same way.
  */
 export async function inSpan<T>(name: string, options: SpanOptions, work: (span: Span) => Promise<T> | T): Promise<T> {
+  const parent = options.sampled === false ? unsampledRoot() : (options.parent ?? context.active());
+  if (isUnsampled(parent)) {
+    // Dropped traces cost nothing past this check: no span objects, nothing exported.
+    const span = trace.wrapSpanContext(trace.getSpanContext(parent)!);
+    return context.with(trace.setSpan(parent, span), () => Promise.resolve(work(span)));
+  }
   const tracer = getTracer();
   const run = async (span: Span): Promise<T> => {
     try {
@@ -24,10 +60,7 @@ export async function inSpan<T>(name: string, options: SpanOptions, work: (span:
       span.end();
     }
   };
-  const spanOptions = { attributes: options.attributes, kind: options.kind };
-  return options.parent
-    ? tracer.startActiveSpan(name, spanOptions, options.parent, run)
-    : tracer.startActiveSpan(name, spanOptions, run);
+  return tracer.startActiveSpan(name, { attributes: options.attributes, kind: options.kind }, parent, run);
 }
 
 export function recordError(span: Span, error: unknown): void {

@@ -1,4 +1,6 @@
 import { trace, type Tracer } from '@opentelemetry/api';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { RagscopeConfig } from '../config/config';
 
 /** Instrumentation scope of every ragscope span. */
@@ -18,6 +20,10 @@ let initialised = false;
 export function initTracing(config: RagscopeConfig, options: { flushIntervalMs?: number } = {}): void {
   if (initialised || !config.tracingEnabled) return;
   initialised = true;
+  // ragscope applies DD_TRACE_SAMPLE_RATE itself where a trace starts (see sampling/); dd-trace
+  // must keep every span ragscope records, or the rate would be applied twice.
+  delete process.env.DD_TRACE_SAMPLE_RATE;
+  configureContinuousProfiler(config);
   // Loaded here, not at module scope: commands that trace nothing (intake, help) never pay for it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ddTrace = require('dd-trace') as typeof import('dd-trace');
@@ -30,6 +36,8 @@ export function initTracing(config: RagscopeConfig, options: { flushIntervalMs?:
     startupLogs: false,
     logInjection: false,
     flushInterval: options.flushIntervalMs ?? 2000,
+    sampleRate: 1,
+    profiling: config.profiling.continuousEnabled,
   });
   new tracer.TracerProvider().register();
 }
@@ -56,4 +64,21 @@ export async function flushTraces(timeoutMs = 2000): Promise<void> {
       resolve();
     });
   });
+}
+
+/**
+ * dd-trace's continuous profiler reads its settings from the environment at start-up; ragscope
+ * fills in production-safe defaults the user has not set: wall time, plus heap unless
+ * DD_PROFILING_MEMORY_ENABLED=false, and local pprof files when no agent is configured.
+ */
+function configureContinuousProfiler(config: RagscopeConfig): void {
+  if (!config.profiling.continuousEnabled) return;
+  const defaults: Record<string, string> = {
+    DD_PROFILING_PROFILERS: config.profiling.memoryEnabled ? 'wall,space' : 'wall',
+    DD_PROFILING_EXPORTERS: config.profiling.continuousExporter,
+    DD_PROFILING_UPLOAD_PERIOD: String(config.profiling.uploadPeriodSeconds),
+    DD_PROFILING_PPROF_PREFIX: `${path.resolve(config.profiling.outputDir)}/continuous-`,
+  };
+  mkdirSync(config.profiling.outputDir, { recursive: true });
+  for (const [name, value] of Object.entries(defaults)) process.env[name] ??= value;
 }

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
-const CLI = path.join(REPO_ROOT, 'src/cli/main.ts');
+/** The compiled CLI, as users run it (`npm test` builds it first); compiled code keeps profiles' file:line exact. */
+const CLI = path.join(REPO_ROOT, 'dist/src/cli/main.js');
 
 export interface CliRun {
   code: number | null;
@@ -22,7 +23,7 @@ function childEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
 export function runCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 30_000): Promise<CliRun> {
   const startedAt = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -45,7 +46,7 @@ export interface WorkerProcess {
 
 /** Starts `ragscope worker` in its own process and resolves once it logs that it is ready. */
 export function startWorkerProcess(env: Record<string, string | undefined>, args: string[] = []): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'worker', ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'worker', ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const handle: WorkerProcess = {

@@ -26,7 +26,7 @@ describe('npm run demo', () => {
     expect(run.stdout.match(/^answer: .*\[doc-\d{3}\]/gm)).toHaveLength(3);
     expect(run.stdout.match(/^stages: embed [\d.]+ ms \| retrieve [\d.]+ ms \| rerank [\d.]+ ms \| generate [\d.]+ ms$/gm)).toHaveLength(3);
     expect(run.stdout.match(/^trace [0-9a-f]{32}  6 spans/gm)).toHaveLength(3);
-    expect(run.stdout).toMatch(/rerank\.algorithm=quadratic-selection/);
+    expect(run.stdout).toMatch(/rerank\.algorithm=quadratic-dedupe/);
     expect(run.stdout).toMatch(/^rag\.enqueue .*\n  rag\.job .*\n    rag\.embed/m);
   }, 120_000);
 });

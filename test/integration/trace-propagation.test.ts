@@ -17,7 +17,7 @@ describe('trace across the queue hop', () => {
 
   beforeAll(async () => {
     intake = await startLocalIntake({ port: 0 });
-    env = { REDIS_URL, RAGSCOPE_QUEUE_PREFIX: prefix, DD_TRACE_AGENT_URL: intake.url, DD_SERVICE: 'ragscope-test' };
+    env = { REDIS_URL, RAGSCOPE_QUEUE_PREFIX: prefix, DD_TRACE_AGENT_URL: intake.url, DD_SERVICE: 'ragscope-test', DD_TRACE_SAMPLE_RATE: '1' };
     worker = await startWorkerProcess(env);
   });
 

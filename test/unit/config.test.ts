@@ -19,7 +19,36 @@ describe('loadConfig', () => {
       redactUserIds: false,
       jobAttempts: 3,
       logLevel: 'info',
+      agentConfigured: false,
+      profiling: {
+        capturePct: 1,
+        maxTimeUsagePct: 5,
+        cpuEnabled: true,
+        memoryEnabled: true,
+        continuousEnabled: false,
+        continuousExporter: 'file',
+        uploadPeriodSeconds: 60,
+        outputDir: '.ragscope/profiles',
+        top: 5,
+        slowJobMs: 2000,
+      },
+      sampling: { baseRate: 0.1, highVolumeRate: 0.01, highVolumeJobsPerHour: 10_000, pricePerMillionSpansUsd: 5, budgetAlertsUsd: [100, 200] },
     });
+  });
+
+  it('reads the profiling and sampling knobs, keeping the seed\'s DD_* names', () => {
+    const config = loadConfig({
+      DD_AGENT_HOST: 'agent',
+      DD_PROFILING_CAPTURE_PCT: '2.5',
+      DD_PROFILING_MAX_TIME_USAGE_PCT: '3',
+      DD_PROFILING_CPU_ENABLED: 'false',
+      DD_PROFILING_ENABLED: 'true',
+      DD_TRACE_SAMPLE_RATE: '0.25',
+      RAGSCOPE_BUDGET_ALERTS_USD: '500,50',
+    });
+    expect(config.agentConfigured).toBe(true);
+    expect(config.profiling).toMatchObject({ capturePct: 2.5, maxTimeUsagePct: 3, cpuEnabled: false, continuousEnabled: true, continuousExporter: 'agent' });
+    expect(config.sampling).toMatchObject({ baseRate: 0.25, budgetAlertsUsd: [50, 500] });
   });
 
   it('reads every variable it knows', () => {
@@ -76,6 +105,10 @@ describe('loadConfig', () => {
     ['RAGSCOPE_DB_SCHEMA', 'Robert"); DROP', 'SQL identifier'],
     ['RAGSCOPE_LOG_LEVEL', 'verbose', 'RAGSCOPE_LOG_LEVEL'],
     ['DD_TRACE_AGENT_URL', 'agent:8126', 'http://'],
+    ['DD_TRACE_SAMPLE_RATE', '1.5', 'at most 1'],
+    ['DD_PROFILING_CAPTURE_PCT', 'lots', 'expected a number'],
+    ['DD_PROFILING_EXPORTERS', 'otlp', 'agent or file'],
+    ['RAGSCOPE_BUDGET_ALERTS_USD', '100;200', 'comma-separated'],
   ])('rejects %s=%s with a message naming the variable', (name, value, fragment) => {
     let error: unknown;
     try {

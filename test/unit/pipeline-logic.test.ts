@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cosine, embed, EMBEDDING_DIMENSIONS, tokenize } from '../../src/pipeline/embed';
 import { generateAnswer, NO_SOURCES_ANSWER } from '../../src/pipeline/generate';
-import { rerankByCosine, rerankQuadraticSelection, type Candidate } from '../../src/pipeline/rerank';
+import { rerankByCosine, rerankWithQuadraticDedupe, removeNearDuplicatesQuadratic, type Candidate } from '../../src/pipeline/rerank';
 import { SAMPLE_CORPUS } from '../../src/pipeline/corpus';
 
 const candidates: Candidate[] = SAMPLE_CORPUS.slice(0, 60).map((doc) => ({ ...doc, textRank: 0 }));
@@ -39,12 +39,19 @@ describe('rerank', () => {
   });
 
   it.each(['redis eviction policy', 'gdpr data subject request', 'embedding drift', 'zzz unmatched'])(
-    'the planted quadratic rerank returns exactly the production ranking for "%s"',
+    'the planted quadratic rerank returns exactly the production ranking on the sample corpus for "%s"',
     (query) => {
       const vector = embed(query);
-      expect(rerankQuadraticSelection(vector, candidates, 7)).toEqual(rerankByCosine(vector, candidates, 7));
+      expect(rerankWithQuadraticDedupe(vector, candidates, 7)).toEqual(rerankByCosine(vector, candidates, 7));
     },
   );
+
+  it('the planted near-duplicate check drops re-chunked copies and keeps the first', () => {
+    const original = candidates[0]!;
+    const copy = { ...original, id: 'copy-of-first', title: original.title.toUpperCase() };
+    const kept = removeNearDuplicatesQuadratic([original, candidates[1]!, copy, candidates[2]!]);
+    expect(kept.map((candidate) => candidate.id)).toEqual([original.id, candidates[1]!.id, candidates[2]!.id]);
+  });
 
   it('breaks score ties by id so every database gives the same order', () => {
     const tied: Candidate[] = ['doc-b', 'doc-a', 'doc-c'].map((id) => ({ id, title: 'same', body: 'same text', textRank: 0 }));

@@ -6,13 +6,18 @@ import { renderWaterfall } from '../../telemetry/intake/waterfall';
 import type { ExportedSpan } from '../../telemetry/intake/exported-span';
 import { STAGES } from '../../pipeline/pipeline';
 import { flushTraces, initTracing } from '../../telemetry/tracing';
-import { formatQueryResult } from './enqueue';
+import { formatHotspots, formatQueryResult, hotspotRows } from './enqueue';
 import { runCommand } from '../run-command';
 
 const DEMO_QUERIES = [
   { query: 'How should Redis be configured so a job queue never loses jobs?', userId: 'demo-ops' },
   { query: 'What must we do when a user asks us to delete their personal data under GDPR?', userId: 'demo-compliance' },
-  { query: 'Why does reranking retrieved documents with cosine similarity improve answers?', userId: 'demo-ml', plantBottleneck: true },
+  {
+    query: 'How do embeddings, cosine similarity, reranking and chunking decide which documents a RAG answer retrieves?',
+    userId: 'demo-ml',
+    plantBottleneck: true,
+    profile: 'always' as const,
+  },
 ];
 
 /**
@@ -34,6 +39,8 @@ export function registerDemoCommand(program: Command): void {
           queuePrefix: `ragscope-demo-${process.pid}`,
           logLevel: 'warn',
         };
+        // A tour shows every trace; production keeps DD_TRACE_SAMPLE_RATE (0.1 by default).
+        config.sampling = { ...config.sampling, baseRate: 1, highVolumeRate: 1 };
         initTracing(config, { flushIntervalMs: 200 });
         const { startWorkers } = await import('../../../workers');
         const { RagscopeProducer } = await import('../../queue/producer');
@@ -48,6 +55,7 @@ export function registerDemoCommand(program: Command): void {
             const result = await producer.waitForQueryResult(enqueued.jobId, 60_000);
             say(`── query ${index + 1}/${DEMO_QUERIES.length}${input.plantBottleneck ? ' (planted O(n²) rerank)' : ''}: ${input.query}`);
             say(formatQueryResult(result));
+            if (result.hotspots) say(formatHotspots(hotspotRows(result.hotspots), 'ms', result.profilePath));
             await flushTraces();
             const spans = await waitForSpans(() => intake.store.trace(enqueued.traceId ?? ''));
             say(spans.length > 0 ? renderWaterfall(spans) : '(no trace: tracing is off, DD_TRACE_ENABLED=false)');

@@ -1,7 +1,8 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadConfig } from '../../config/config';
 import { RagscopeProducer } from '../../queue/producer';
-import type { RagQueryResult } from '../../queue/contracts';
+import path from 'node:path';
+import { PROFILE_MODES, type HotspotResult, type ProfileMode, type RagQueryResult } from '../../queue/contracts';
 import { initTracing } from '../../telemetry/tracing';
 import { integerOption, printJson, runCommand, secondsOption } from '../run-command';
 
@@ -9,6 +10,7 @@ interface QueryOptions {
   userId: string;
   topK?: number;
   plantBottleneck?: boolean;
+  profile?: ProfileMode;
   wait?: boolean;
   timeout: number;
   json?: boolean;
@@ -24,6 +26,9 @@ export function registerEnqueueCommand(program: Command): void {
     .requiredOption('-u, --user-id <id>', 'who asks (1-128 characters; tagged on spans, hashed with RAGSCOPE_REDACT=1)')
     .option('-k, --top-k <n>', 'sources to return, 1-50', integerOption(1, 50))
     .option('--plant-bottleneck', 'rerank with the planted O(n²) function (a profiler target)')
+    .addOption(
+      new Option('--profile <mode>', 'CPU-profile the job: always, never, or auto (the capture rate decides)').choices(PROFILE_MODES),
+    )
     .option('-w, --wait', 'wait for the result and print it')
     .option('--timeout <seconds>', 'how long --wait waits', secondsOption(3600), 60)
     .option('--json', 'print one JSON object: { jobId, traceId, result? }')
@@ -43,6 +48,7 @@ export function registerEnqueueCommand(program: Command): void {
             userId: options.userId,
             ...(options.topK !== undefined ? { topK: options.topK } : {}),
             ...(options.plantBottleneck ? { plantBottleneck: true } : {}),
+            ...(options.profile ? { profile: options.profile } : {}),
           });
           const result = options.wait ? await producer.waitForQueryResult(enqueued.jobId, options.timeout * 1000) : undefined;
           if (options.json) {
@@ -50,12 +56,42 @@ export function registerEnqueueCommand(program: Command): void {
           } else {
             process.stdout.write(`enqueued job ${enqueued.jobId} on ${enqueued.queue}${enqueued.traceId ? ` (trace ${enqueued.traceId})` : ''}\n`);
             if (result) process.stdout.write(formatQueryResult(result));
+            if (result?.hotspots) process.stdout.write(formatHotspots(hotspotRows(result.hotspots), 'ms', result.profilePath));
           }
         } finally {
           await producer.close();
         }
       }),
     );
+}
+
+export interface HotspotRow {
+  function: string;
+  file: string;
+  line: number;
+  selfPercent: number;
+  /** Self time in ms, or bytes for a heap profile. */
+  self: number;
+}
+
+export function formatHotspots(hotspots: HotspotRow[], unit = 'ms', profilePath?: string): string {
+  const lines = [`hotspots (self ${unit === 'ms' ? 'time' : unit}):`];
+  for (const hotspot of hotspots) {
+    lines.push(
+      `  ${hotspot.selfPercent.toFixed(1).padStart(5)}%  ${hotspot.self.toFixed(1).padStart(9)} ${unit}  ${hotspot.function}  ${relativePath(hotspot.file)}:${hotspot.line}`,
+    );
+  }
+  if (profilePath) lines.push(`profile: ${relativePath(profilePath)}  (ragscope hotspots ${relativePath(profilePath)})`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function hotspotRows(hotspots: HotspotResult[]): HotspotRow[] {
+  return hotspots.map(({ selfMs, ...hotspot }) => ({ ...hotspot, self: selfMs }));
+}
+
+function relativePath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') ? relative : file;
 }
 
 export function formatQueryResult(result: RagQueryResult): string {

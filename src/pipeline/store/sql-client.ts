@@ -1,3 +1,4 @@
+import type { QueryConfig } from 'pg';
 import type { RagscopeConfig } from '../../config/config';
 import { redactUrl } from '../../config/config';
 import { ServiceUnavailableError } from '../../errors';
@@ -14,6 +15,12 @@ export interface SqlClient {
   query<Row>(sql: string, params?: unknown[]): Promise<{ rows: Row[] }>;
   /** Runs `work` in one transaction on one connection; rolls back if it throws. */
   transaction<T>(work: (tx: Pick<SqlClient, 'query'>) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` in one transaction on one connection and always rolls it back, whatever `work` did:
+   * for statements that must really run (EXPLAIN ANALYZE executes its statement) yet leave nothing
+   * behind. Every query goes through the extended protocol, which refuses a second statement.
+   */
+  rolledBackTransaction<T>(work: (tx: Pick<SqlClient, 'query'>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -60,6 +67,25 @@ async function openServerClient(databaseUrl: string): Promise<SqlClient> {
         client.release();
       }
     },
+    rolledBackTransaction: async (work) => {
+      const client = await pool.connect();
+      let connectionBroken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        return await work({
+          query: async <Row>(sql: string, params?: unknown[]) => {
+            // pg falls back to the simple protocol, which runs every statement of a string, when
+            // there are no parameters; `extended` keeps one statement per call even then.
+            const extended: QueryConfig & { queryMode: 'extended' } = { text: sql, values: params ?? [], queryMode: 'extended' };
+            return { rows: (await client.query(extended)).rows as Row[] };
+          },
+        });
+      } finally {
+        await client.query('ROLLBACK').catch((error: Error) => (connectionBroken = error));
+        // A connection that cannot roll back must not go back to the pool with a transaction open.
+        client.release(connectionBroken);
+      }
+    },
     close: () => pool.end(),
   };
 }
@@ -82,6 +108,17 @@ async function openPgliteClient(): Promise<SqlClient> {
           }),
         }),
       ),
+    rolledBackTransaction: (work) =>
+      database.transaction(async (tx) => {
+        const value = await work({
+          query: async <Row>(sql: string, params?: unknown[]) => ({
+            // PGlite uses the extended protocol whenever params are given, even an empty list.
+            rows: (await tx.query<Row>(sql, params ?? [])).rows,
+          }),
+        });
+        await tx.rollback();
+        return value;
+      }),
     close: () => database.close(),
   };
 }

@@ -1,0 +1,89 @@
+import { gunzipSync } from 'node:zlib';
+import { Profile } from 'pprof-format';
+
+export interface Hotspot {
+  function: string;
+  file: string;
+  line: number;
+  /** Share of the profile's busy time spent in this line itself (callees excluded). */
+  selfPercent: number;
+  /** Self time in ms (or self bytes for a heap profile, see RankedProfile.unit). */
+  selfValue: number;
+}
+
+export interface RankedProfile {
+  hotspots: Hotspot[];
+  /** The sample type ranked, e.g. `wall` in `nanoseconds`. */
+  sampleType: string;
+  unit: string;
+  /** Busy total the percentages are of (idle excluded), in ms for time profiles. */
+  totalValue: number;
+}
+
+/**
+ * V8's pseudo-frames for a thread with nothing to run. They are the absence of work, so they are
+ * left out of the ranking and of the total: a job that mostly awaits Postgres still shows which
+ * code it spent its CPU in.
+ */
+const IDLE_FRAMES = new Set(['(idle)', '(program)', 'Idle']);
+
+/** Preferred sample types, most useful first: wall or CPU time for time profiles, bytes for heap. */
+const RANKABLE_TYPES = ['wall', 'cpu', 'space', 'inuse_space', 'alloc_space'];
+
+/** Reads a `.pprof` file's bytes, gzipped (as @datadog/pprof and dd-trace write them) or not. */
+export function decodeProfile(bytes: Uint8Array): Profile {
+  const raw = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
+  return Profile.decode(raw);
+}
+
+/**
+ * Ranks the leaf frames of a profile by self value: the function and line that were executing when
+ * a sample was taken (stacks are leaf-first). Lines of one function are kept apart, so the answer
+ * is a line to open, not only a function name.
+ */
+export function rankHotspots(profile: Profile, options: { top?: number; sampleType?: string } = {}): RankedProfile {
+  const strings = profile.stringTable.strings;
+  const text = (index: number | bigint | undefined): string => strings[Number(index ?? 0)] ?? '';
+  const types = profile.sampleType.map((valueType) => ({ type: text(valueType.type), unit: text(valueType.unit) }));
+  const wanted = options.sampleType ?? RANKABLE_TYPES.find((type) => types.some((candidate) => candidate.type === type));
+  let valueIndex = types.findIndex((candidate) => candidate.type === wanted);
+  if (valueIndex < 0) valueIndex = types.length - 1;
+  const { type: sampleType, unit } = types[valueIndex] ?? { type: 'samples', unit: 'count' };
+  // Nanoseconds are reported as milliseconds: the unit people read job timings in.
+  const scale = unit === 'nanoseconds' ? 1e-6 : unit === 'microseconds' ? 1e-3 : 1;
+
+  const locations = new Map(profile.location.map((location) => [String(location.id), location]));
+  const functions = new Map(profile.function.map((fn) => [String(fn.id), fn]));
+  const selfByLine = new Map<string, Omit<Hotspot, 'selfPercent'>>();
+  let totalValue = 0;
+  for (const sample of profile.sample) {
+    const value = Number(sample.value[valueIndex] ?? 0) * scale;
+    if (value === 0) continue;
+    const leaf = locations.get(String(sample.locationId[0]));
+    // The first line of a location is the innermost when the compiler inlined callees into it.
+    const line = leaf?.line[0];
+    const fn = line ? functions.get(String(line.functionId)) : undefined;
+    const name = fn ? text(fn.name) || '(anonymous)' : '(unknown)';
+    if (IDLE_FRAMES.has(name)) continue;
+    totalValue += value;
+    const file = fn ? text(fn.filename) : '';
+    const lineNumber = Number(line?.line ?? 0);
+    const key = `${name}\u0000${file}\u0000${lineNumber}`;
+    const entry = selfByLine.get(key) ?? { function: name, file, line: lineNumber, selfValue: 0 };
+    entry.selfValue += value;
+    selfByLine.set(key, entry);
+  }
+  const hotspots = [...selfByLine.values()]
+    .sort((left, right) => right.selfValue - left.selfValue)
+    .slice(0, options.top ?? 5)
+    .map((entry) => ({
+      ...entry,
+      selfValue: round(entry.selfValue),
+      selfPercent: totalValue > 0 ? round((entry.selfValue / totalValue) * 100) : 0,
+    }));
+  return { hotspots, sampleType, unit: scale === 1 ? unit : 'milliseconds', totalValue: round(totalValue) };
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
+}

@@ -1,0 +1,79 @@
+/**
+ * Which jobs get a CPU profile. Pure: the worker feeds it the job's request, a random draw and
+ * the measured overhead; no clocks or I/O here.
+ */
+
+import type { ProfileMode } from '../../queue/contracts';
+
+export interface ProfilingPolicy {
+  /** Share of `auto` jobs profiled, in percent (DD_PROFILING_CAPTURE_PCT, default 1). */
+  capturePct: number;
+  /** ragscope's overhead cap: profiling time / job time, in percent (DD_PROFILING_MAX_TIME_USAGE_PCT, default 5). */
+  maxTimeUsagePct: number;
+  /** DD_PROFILING_CPU_ENABLED=false turns per-job CPU profiles off altogether. */
+  cpuEnabled: boolean;
+}
+
+export interface ProfilingRequest {
+  mode: ProfileMode;
+  /** A uniform draw in [0, 1). */
+  random: number;
+  /** Profiling overhead over the recent window, in percent of job time. */
+  overheadPct: number;
+  /** A previous run of the same job (a retry or a repeat) was slower than the slow-job threshold. */
+  previouslySlow: boolean;
+  /** Why the profiler cannot run now (e.g. the continuous profiler holds it), if it cannot. */
+  unavailableReason?: string;
+}
+
+export interface ProfilingDecision {
+  profile: boolean;
+  reason: string;
+}
+
+export function decideProfiling(policy: ProfilingPolicy, request: ProfilingRequest): ProfilingDecision {
+  if (request.mode === 'never') return { profile: false, reason: 'the job asked for no profile' };
+  if (!policy.cpuEnabled) return { profile: false, reason: 'CPU profiling is disabled (DD_PROFILING_CPU_ENABLED=false)' };
+  if (request.unavailableReason) return { profile: false, reason: request.unavailableReason };
+  // An explicit request is honoured even above the cap: somebody is looking at this job right now.
+  if (request.mode === 'always') return { profile: true, reason: 'the job asked for a profile' };
+  if (request.overheadPct >= policy.maxTimeUsagePct) {
+    return {
+      profile: false,
+      reason: `profiling overhead ${request.overheadPct.toFixed(1)}% is at or above the ${policy.maxTimeUsagePct}% cap`,
+    };
+  }
+  if (request.previouslySlow) return { profile: true, reason: 'an earlier run of this job was slow' };
+  if (request.random < policy.capturePct / 100) return { profile: true, reason: `sampled at the ${policy.capturePct}% capture rate` };
+  return { profile: false, reason: `not sampled at the ${policy.capturePct}% capture rate` };
+}
+
+/**
+ * Profiling time against job time over a sliding window, so a burst of profiled jobs pushes the
+ * overhead over the cap and, once it ages out of the window, selection resumes by itself.
+ */
+export class ProfilingOverheadWindow {
+  private readonly entries: Array<{ atMs: number; jobMs: number; profilingMs: number }> = [];
+
+  constructor(private readonly windowMs = 5 * 60_000) {}
+
+  record(atMs: number, jobMs: number, profilingMs: number): void {
+    this.entries.push({ atMs, jobMs, profilingMs });
+    this.expire(atMs);
+  }
+
+  overheadPct(nowMs: number): number {
+    this.expire(nowMs);
+    let jobMs = 0;
+    let profilingMs = 0;
+    for (const entry of this.entries) {
+      jobMs += entry.jobMs;
+      profilingMs += entry.profilingMs;
+    }
+    return jobMs > 0 ? (profilingMs / jobMs) * 100 : 0;
+  }
+
+  private expire(nowMs: number): void {
+    while (this.entries.length > 0 && this.entries[0]!.atMs <= nowMs - this.windowMs) this.entries.shift();
+  }
+}
