@@ -41,7 +41,14 @@ export function decodeProfile(bytes: Uint8Array): Profile {
  * a sample was taken (stacks are leaf-first). Lines of one function are kept apart, so the answer
  * is a line to open, not only a function name.
  */
-export function rankHotspots(profile: Profile, options: { top?: number; sampleType?: string } = {}): RankedProfile {
+export interface RankOptions {
+  top?: number;
+  sampleType?: string;
+  /** Maps a frame's file to the one to report (e.g. compiled JavaScript back to its TypeScript source). */
+  resolveFile?: (file: string) => string;
+}
+
+export function rankHotspots(profile: Profile, options: RankOptions = {}): RankedProfile {
   const strings = profile.stringTable.strings;
   const text = (index: number | bigint | undefined): string => strings[Number(index ?? 0)] ?? '';
   const types = profile.sampleType.map((valueType) => ({ type: text(valueType.type), unit: text(valueType.unit) }));
@@ -66,7 +73,7 @@ export function rankHotspots(profile: Profile, options: { top?: number; sampleTy
     const name = fn ? text(fn.name) || '(anonymous)' : '(unknown)';
     if (IDLE_FRAMES.has(name)) continue;
     totalValue += value;
-    const file = fn ? text(fn.filename) : '';
+    const file = fn ? (options.resolveFile ?? ((name: string) => name))(text(fn.filename)) : '';
     const lineNumber = Number(line?.line ?? 0);
     const key = `${name}\u0000${file}\u0000${lineNumber}`;
     const entry = selfByLine.get(key) ?? { function: name, file, line: lineNumber, selfValue: 0 };

@@ -1,8 +1,22 @@
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { encode, SourceMapper, time } from '@datadog/pprof';
 import { PACKAGE_ROOT } from '../../package-info';
 import { rankHotspots, type Hotspot } from './hotspots';
+
+const DIST_DIR = path.join(PACKAGE_ROOT, 'dist') + path.sep;
+
+/**
+ * @datadog/pprof names a function's file after the first frame of it that it sees; when that
+ * frame's line had no source mapping the file stays the compiled one although the other lines
+ * were mapped. The TypeScript file beside the build is the one a reader opens.
+ */
+export function compiledToSource(file: string): string {
+  if (!file.startsWith(DIST_DIR) || !file.endsWith('.js')) return file;
+  const source = path.join(PACKAGE_ROOT, file.slice(DIST_DIR.length, -'.js'.length) + '.ts');
+  return existsSync(source) ? source : file;
+}
 
 export interface JobProfile<T> {
   value: T;
@@ -70,7 +84,7 @@ export class JobProfiler {
     const startedAt = performance.now();
     const profilePath = path.join(this.options.outputDir, `job-${jobId.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}.pprof`);
     await writeFile(profilePath, await encode(profile));
-    const { hotspots } = rankHotspots(profile, { top: this.options.top });
+    const { hotspots } = rankHotspots(profile, { top: this.options.top, resolveFile: compiledToSource });
     profilingMs += performance.now() - startedAt;
     return { value, hotspots, profilePath, profilingMs: Math.round(profilingMs * 100) / 100 };
   }
