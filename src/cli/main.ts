@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { PACKAGE_VERSION } from '../package-info';
+import { registerDbCommand } from './commands/db';
 import { registerDemoCommand } from './commands/demo';
+import { registerExplainCommand } from './commands/explain';
 import { registerEnqueueCommand } from './commands/enqueue';
 import { registerHotspotsCommand } from './commands/hotspots';
 import { registerCostCommand } from './commands/cost';
 import { registerIntakeCommand } from './commands/intake';
 import { registerTraceCommand } from './commands/trace';
+import { registerTrendCommand } from './commands/trend';
 import { registerWorkerCommand } from './commands/worker';
 
 /** `ragscope <command>`: every process of the system starts here. */
@@ -21,6 +24,9 @@ export function buildProgram(): Command {
   registerTraceCommand(program);
   registerHotspotsCommand(program);
   registerCostCommand(program);
+  registerExplainCommand(program);
+  registerDbCommand(program);
+  registerTrendCommand(program);
   registerDemoCommand(program);
   return program;
 }

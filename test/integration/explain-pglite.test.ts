@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UserError, ValidationError } from '../../src/errors';
+import { openSqlClient, type SqlClient } from '../../src/pipeline/store/sql-client';
+import { profileStatement } from '../../src/queries/profile-statement';
+
+/** The same capture on embedded PGlite (PostgreSQL 18 in WASM), the default without DATABASE_URL. */
+describe('explain on PGlite', () => {
+  let sql: SqlClient;
+  const countRows = async () => Number((await sql.query<{ count: number }>('SELECT count(*)::int AS count FROM events')).rows[0]?.count);
+
+  beforeAll(async () => {
+    sql = await openSqlClient({});
+    await sql.query(`
+      CREATE TABLE events AS
+      SELECT i AS id, 'kind-' || (i % 200) AS kind, md5(i::text) AS payload FROM generate_series(1, 20000) AS i`);
+    await sql.query('ANALYZE events');
+  });
+
+  afterAll(async () => {
+    await sql?.close();
+  });
+
+  it('seq-scan-needs-index: a filter on an unindexed column of 20,000 rows', async () => {
+    const profile = await profileStatement(sql, `SELECT id FROM events WHERE kind = $1`, ['kind-7'], {});
+    const found = profile.findings.find((finding) => finding.rule === 'seq-scan-needs-index');
+    expect(found).toMatchObject({
+      severity: 'warning',
+      nodePath: 'Seq Scan on events',
+      numbers: { rowsRead: 20_000, rowsReturned: 100, rowsRemoved: 19_900 },
+      message: 'Seq Scan on events removes 99.5% of 20,000 rows',
+      suggestion: 'add an index on events (kind): CREATE INDEX ON events (kind)',
+    });
+    expect(profile.executionMs).toBeGreaterThan(0);
+    expect(profile.plan['Execution Time']).toBe(profile.executionMs);
+  });
+
+  it('sort-spill: a 20,000-row sort with work_mem = 64kB, and none with enough memory', async () => {
+    const spilled = await profileStatement(sql, 'SELECT * FROM events ORDER BY payload', [], { settings: { work_mem: '64kB' } });
+    const found = spilled.findings.find((finding) => finding.rule === 'sort-spill');
+    expect(found).toMatchObject({ severity: 'warning', nodePath: 'Sort', numbers: { rows: 20_000, spilledProcesses: 1 } });
+    expect(found!.numbers.diskKb).toBeGreaterThan(500);
+    expect(found!.suggestion).toContain('CREATE INDEX ON events (payload)');
+
+    const inMemory = await profileStatement(sql, 'SELECT * FROM events ORDER BY payload', [], { settings: { work_mem: '64MB' } });
+    expect(inMemory.findings.filter((finding) => finding.rule === 'sort-spill')).toEqual([]);
+  });
+
+  it('refuses a write in read-only mode and rolls an allowed one back', async () => {
+    await expect(profileStatement(sql, 'DELETE FROM events', [], {})).rejects.toBeInstanceOf(ValidationError);
+    const deleted = await profileStatement(sql, 'DELETE FROM events', [], { allowWrites: true });
+    expect(deleted.plan.Plan.Plans?.[0]?.['Actual Rows']).toBe(20_000);
+    expect(await countRows()).toBe(20_000);
+  });
+
+  it('refuses two statements, also when the server is asked directly', async () => {
+    await expect(profileStatement(sql, "SELECT ';'; DELETE FROM events", [], {})).rejects.toThrow(/found 2 statements/);
+    await expect(sql.rolledBackTransaction((tx) => tx.query('SELECT 1; DELETE FROM events'))).rejects.toThrow(/cannot insert multiple commands/);
+    expect(await countRows()).toBe(20_000);
+  });
+
+  it('reports a syntax error with its position', async () => {
+    const failed = profileStatement(sql, 'SELECT * FORM events', [], {});
+    await expect(failed).rejects.toBeInstanceOf(UserError);
+    await expect(failed).rejects.toThrow('syntax error at or near "FORM"\nat line 1, column 10:\n  SELECT * FORM events\n           ^');
+  });
+});
