@@ -13,6 +13,7 @@ import { ProfilingOverheadWindow } from '../src/telemetry/profiling/profiling-po
 import { SlowJobRegistry } from '../src/telemetry/profiling/slow-jobs';
 import { JobRateMeter } from '../src/telemetry/sampling/job-rate';
 import { TraceSampler } from '../src/telemetry/sampling/trace-sampler';
+import { serveMetrics } from '../src/telemetry/metrics';
 
 export interface RunningWorkers {
   store: DocumentStore;
@@ -69,8 +70,14 @@ export async function startWorkers(
     worker.on('error', (error) => logger.error({ queue: worker.name, err: error.message }, 'worker error'));
   }
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+  const metricsServer = config.metricsPort ? await serveMetrics(config.metricsPort) : undefined;
   logger.info(
-    { queues: workers.map((worker) => worker.name), prefix: config.queuePrefix, database: store.sql.description },
+    {
+      queues: workers.map((worker) => worker.name),
+      prefix: config.queuePrefix,
+      database: store.sql.description,
+      ...(config.metricsPort ? { metrics: `http://127.0.0.1:${config.metricsPort}/metrics` } : {}),
+    },
     'worker ready',
   );
 
@@ -81,6 +88,7 @@ export async function startWorkers(
     close: () =>
       (closing ??= (async () => {
         await Promise.all(workers.map((worker) => worker.close()));
+        metricsServer?.close();
         await connection.quit().catch(() => connection.disconnect());
         await store.sql.close();
       })()),

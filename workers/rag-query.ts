@@ -13,6 +13,7 @@ import type { JobProfiler } from '../src/telemetry/profiling/job-profiler';
 import { decideProfiling, type ProfilingOverheadWindow } from '../src/telemetry/profiling/profiling-policy';
 import { SlowJobRegistry } from '../src/telemetry/profiling/slow-jobs';
 import type { TraceSampler } from '../src/telemetry/sampling/trace-sampler';
+import { sqlFindingsTotal } from '../src/telemetry/metrics';
 
 export interface RagQueryProcessorOptions extends PipelineOptions {
   redactUserIds: boolean;
@@ -101,7 +102,10 @@ async function runProfiledWhenSelected(
   }
 
   const profiler = options.profiler;
-  const profiled = await options.gate.exclusive(() => profiler.profile(job.id ?? 'unknown', () => runRagPipeline(data, options)));
+  const profiled = await options.gate.exclusive(() =>
+    profiler.profile(job.id ?? 'unknown', () => runRagPipeline(data, { ...options, explainRetrieve: true })),
+  );
+  for (const finding of profiled.value.findings ?? []) sqlFindingsTotal.inc({ rule: finding.rule, severity: finding.severity });
   options.overhead.record(Date.now(), performance.now() - startedAt, profiled.profilingMs);
   await options.slowJobs.forget(fingerprint);
   const top = profiled.hotspots[0];

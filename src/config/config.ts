@@ -32,6 +32,8 @@ export interface RagscopeConfig {
   agentConfigured: boolean;
   profiling: ProfilingConfig;
   sampling: SamplingConfig;
+  /** Port of a worker's own `/metrics` endpoint; absent = none. */
+  metricsPort?: number;
 }
 
 export interface ProfilingConfig {
@@ -122,6 +124,7 @@ const variables = {
   RAGSCOPE_REDACT: booleanFlag,
   RAGSCOPE_JOB_ATTEMPTS: integerIn(1, 20),
   RAGSCOPE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  RAGSCOPE_METRICS_PORT: integerIn(1, 65535),
   DD_PROFILING_CAPTURE_PCT: numberIn(0, 100),
   DD_PROFILING_MAX_TIME_USAGE_PCT: numberIn(0, 100),
   DD_PROFILING_CPU_ENABLED: booleanFlag,
@@ -188,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RagscopeConfig
     jobAttempts: parsed.RAGSCOPE_JOB_ATTEMPTS ?? 3,
     logLevel: parsed.RAGSCOPE_LOG_LEVEL ?? 'info',
     agentConfigured: Boolean(parsed.DD_TRACE_AGENT_URL || parsed.DD_AGENT_HOST),
+    metricsPort: parsed.RAGSCOPE_METRICS_PORT,
     profiling: {
       capturePct: parsed.DD_PROFILING_CAPTURE_PCT ?? 1,
       maxTimeUsagePct: parsed.DD_PROFILING_MAX_TIME_USAGE_PCT ?? 5,

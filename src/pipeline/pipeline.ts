@@ -5,6 +5,7 @@ import { EMBEDDING_DIMENSIONS, embed, tokenize } from './embed';
 import { generateAnswer } from './generate';
 import { rerankByCosine, rerankWithQuadraticDedupe } from './rerank';
 import type { DocumentStore } from './store/document-store';
+import { profileStatement } from '../queries/profile-statement';
 
 /**
  * How many full-text matches the rerank sees: wide enough that the cosine rerank, not the text
@@ -19,6 +20,11 @@ export interface PipelineOptions {
   store: DocumentStore;
   /** Process-wide switch (RAGSCOPE_PLANT_BOTTLENECK); a job can also ask with plantBottleneck. */
   plantBottleneck: boolean;
+  /**
+   * Also capture EXPLAIN ANALYZE of the retrieve statement (run again, in a rolled-back read-only
+   * transaction) and return its findings. Costs a second execution, so only profiled jobs ask.
+   */
+  explainRetrieve?: boolean;
 }
 
 export type PipelineResult = Omit<RagQueryResult, 'traceId'>;
@@ -50,7 +56,21 @@ export async function runRagPipeline(
   const retrieved = await stage('retrieve', { 'db.system': 'postgresql', 'retrieve.limit': RETRIEVE_CANDIDATES }, async (span) => {
     const outcome = await options.store.search(data.query, RETRIEVE_CANDIDATES);
     span.setAttributes({ 'retrieve.rows': outcome.candidates.length, 'db.statement': outcome.sql, 'db.backend': options.store.sql.kind });
-    return outcome;
+    if (!options.explainRetrieve || outcome.candidates.length === 0) return { ...outcome, findings: undefined };
+    try {
+      const statement = await profileStatement(options.store.sql, outcome.sql, outcome.params);
+      span.setAttributes({
+        'db.plan.node_type': statement.plan.Plan['Node Type'],
+        'db.plan.rows': statement.plan.Plan['Actual Rows'] ?? 0,
+        'db.plan.execution_ms': statement.executionMs,
+        'db.plan.findings': statement.findings.length,
+      });
+      return { ...outcome, findings: statement.findings };
+    } catch (error) {
+      // A plan is a diagnostic: failing to capture one must not fail the job.
+      span.addEvent('explain failed', { 'exception.message': (error as Error).message });
+      return { ...outcome, findings: undefined };
+    }
   });
 
   const planted = data.plantBottleneck ?? options.plantBottleneck;
@@ -73,6 +93,7 @@ export async function runRagPipeline(
     answer,
     sources: ranked.map((source) => ({ id: source.id, title: source.title, score: roundScore(source.score) })),
     stages,
+    ...(retrieved.findings ? { findings: retrieved.findings } : {}),
   };
 }
 

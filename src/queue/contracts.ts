@@ -71,6 +71,17 @@ export const hotspotSchema = z.object({
 });
 export type HotspotResult = z.infer<typeof hotspotSchema>;
 
+export const planFindingSchema = z.object({
+  rule: z.string(),
+  severity: z.string(),
+  nodePath: z.string(),
+  nodeType: z.string(),
+  relation: z.string().optional(),
+  numbers: z.record(z.string(), z.number()),
+  message: z.string(),
+  suggestion: z.string(),
+});
+
 export const ragQueryResultSchema = z.object({
   answer: z.string(),
   sources: z.array(sourceSchema),
@@ -83,6 +94,8 @@ export const ragQueryResultSchema = z.object({
   hotspots: z.array(hotspotSchema).optional(),
   /** The saved `.pprof` (gzipped protobuf: `ragscope hotspots`, `go tool pprof`, speedscope). */
   profilePath: z.string().optional(),
+  /** What the plan rules found in the retrieve stage's SQL, when a plan was captured (profiled jobs). */
+  findings: z.array(planFindingSchema).optional(),
 });
 export type RagQueryResult = z.infer<typeof ragQueryResultSchema>;
 

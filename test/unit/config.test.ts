@@ -20,6 +20,7 @@ describe('loadConfig', () => {
       jobAttempts: 3,
       logLevel: 'info',
       agentConfigured: false,
+      metricsPort: undefined,
       profiling: {
         capturePct: 1,
         maxTimeUsagePct: 5,

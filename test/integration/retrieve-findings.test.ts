@@ -1,0 +1,68 @@
+import { createServer } from 'node:net';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RagQueryResult } from '../../src/queue/contracts';
+import { REDIS_URL, uniquePrefix } from '../helpers/env';
+import { startWorkerProcess, type WorkerProcess } from '../helpers/processes';
+import { deletePrefix } from '../helpers/redis';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe("a profiled job's SQL plan", () => {
+  const prefix = uniquePrefix('findings');
+  let connection: Redis;
+  let queue: Queue;
+  let events: QueueEvents;
+  let worker: WorkerProcess;
+  let metricsPort: number;
+
+  beforeAll(async () => {
+    metricsPort = await freePort();
+    connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    queue = new Queue('rag-query', { connection, prefix });
+    events = new QueueEvents('rag-query', { connection: connection.duplicate(), prefix });
+    await events.waitUntilReady();
+    worker = await startWorkerProcess({
+      REDIS_URL,
+      RAGSCOPE_QUEUE_PREFIX: prefix,
+      DD_TRACE_ENABLED: 'false',
+      RAGSCOPE_METRICS_PORT: String(metricsPort),
+      DD_PROFILING_CAPTURE_PCT: '0',
+    });
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await events?.close();
+    await queue?.close();
+    await connection?.quit();
+    await deletePrefix(prefix);
+  });
+
+  const run = async (data: object) => (await (await queue.add('query', data)).waitUntilFinished(events, 30_000)) as RagQueryResult;
+
+  it('comes back with the findings of the retrieve statement, counted in ragscope_sql_findings_total', async () => {
+    const profiled = await run({ query: 'redis eviction policy for queues and memory', userId: 'sql', profile: 'always' });
+    const unprofiled = await run({ query: 'redis eviction policy for queues and memory', userId: 'sql' });
+    expect(unprofiled.findings).toBeUndefined();
+    expect(Array.isArray(profiled.findings)).toBe(true);
+    // On the 220-row embedded store the planner scans; the hot-node rule names that scan.
+    const hotNode = profiled.findings!.find((finding) => finding.rule === 'hot-node');
+    expect(hotNode, JSON.stringify(profiled.findings)).toBeDefined();
+    expect(hotNode!.nodePath).toMatch(/documents/);
+    expect(profiled.sources).toEqual(unprofiled.sources);
+
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    for (const finding of profiled.findings!) {
+      expect(metrics).toContain(`ragscope_sql_findings_total{rule="${finding.rule}",severity="${finding.severity}"} 1`);
+    }
+    expect(metrics).toMatch(/^process_cpu_seconds_total \d/m);
+  });
+});
