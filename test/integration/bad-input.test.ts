@@ -48,9 +48,20 @@ describe('bad input', () => {
     ['unknown option', ['enqueue', 'query', 'hello', '-u', 'a', '--topk', '3'], /unknown option '--topk'/],
     ['unknown queue', ['enqueue', 'nonsense'], /unknown command 'nonsense'/],
     ['missing query text', ['enqueue', 'query', '-u', 'a'], /missing required argument 'text'/],
+    ['empty user id', ['enqueue', 'query', 'hello', '-u', ''], /userId: must not be blank/],
+    ['blank user id', ['enqueue', 'query', 'hello', '-u', '  '], /userId: must not be blank/],
+    ['top-k negative', ['enqueue', 'query', 'hello', '-u', 'a', '--top-k', '-1'], /--top-k|unknown option/],
+    ['top-k fractional', ['enqueue', 'query', 'hello', '-u', 'a', '--top-k', '2.5'], /--top-k.*whole number/],
+    ['top-k empty', ['enqueue', 'query', 'hello', '-u', 'a', '--top-k', ''], /--top-k.*whole number/],
+    ['top-k exponent', ['enqueue', 'query', 'hello', '-u', 'a', '--top-k', '1e1'], /--top-k.*whole number/],
+    ['timeout zero', ['enqueue', 'query', 'hello', '-u', 'a', '--wait', '--timeout', '0'], /--timeout.*seconds/],
+    ['timeout negative', ['enqueue', 'query', 'hello', '-u', 'a', '--wait', '--timeout', '-5'], /--timeout|unknown option/],
+    ['profile unknown', ['enqueue', 'query', 'hello', '-u', 'a', '--profile', 'sometimes'], /--profile.*Allowed choices are auto, always, never/],
+    ['multibyte query over 2,000 characters', ['enqueue', 'query', 'é'.repeat(2001), '-u', 'a'], /query: must be at most 2000 characters/],
   ];
 
-  it('the CLI refuses malformed input with a clear message, exit code 1, no stack trace, nothing enqueued', async () => {
+  it('the CLI refuses 20+ kinds of malformed input with a clear message, exit code 1, no stack trace, nothing enqueued', async () => {
+    expect(cliCases.length).toBeGreaterThanOrEqual(20);
     const runs = await Promise.all(cliCases.map(([, args]) => runCli(args, env)));
     runs.forEach((run, index) => {
       const [label, , message] = cliCases[index]!;
