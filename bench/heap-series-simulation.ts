@@ -1,3 +1,6 @@
+import { mulberry32, type Random } from '../src/random';
+
+export { mulberry32, type Random };
 /**
  * Seeded synthetic heap series for bench/leak-detector: hourly post-GC heap readings built from a
  * baseline, noise, a leak, one-off steps, a GC sawtooth, restarts and cache warm-up. Same seed, same
@@ -6,19 +9,7 @@
 
 import type { HeapSample } from '../src/memory/trend';
 
-export type Random = () => number;
 
-/** mulberry32: a tiny 32-bit PRNG, plenty for simulation and reproducible from one integer. */
-export function mulberry32(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = state;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Standard normal draws by Box–Muller (the second value of each pair is dropped: simpler, and speed is not the point). */
 export function normalSampler(random: Random): () => number {

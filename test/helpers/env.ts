@@ -14,3 +14,13 @@ export function uniquePrefix(name: string): string {
 export function uniqueSchema(name: string): string {
   return `rstest_${name}_${randomUUID().slice(0, 8)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
 }
+
+/** A loopback port nothing listens on right now: reserve one, then release it. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

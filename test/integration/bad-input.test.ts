@@ -1,10 +1,8 @@
-import { Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MALFORMED_RAG_QUERIES } from '../helpers/malformed-payloads';
 import { REDIS_URL, uniquePrefix } from '../helpers/env';
 import { runCli, startWorkerProcess, type WorkerProcess } from '../helpers/processes';
-import { deletePrefix } from '../helpers/redis';
+import { openTestQueue, type TestQueue } from '../helpers/redis';
 
 /**
  * Bad input from both sides of the queue: the CLI refuses it before anything is enqueued, and a
@@ -13,26 +11,16 @@ import { deletePrefix } from '../helpers/redis';
 describe('bad input', () => {
   const prefix = uniquePrefix('bad-input');
   const env = { REDIS_URL, RAGSCOPE_QUEUE_PREFIX: prefix, DD_TRACE_ENABLED: 'false' };
-  let connection: Redis;
-  let queue: Queue;
-  let events: QueueEvents;
+  let testQueue: TestQueue;
   let worker: WorkerProcess;
 
   beforeAll(async () => {
-    connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    queue = new Queue('rag-query', { connection, prefix });
-    // Every waitUntilFinished below listens on the queue at once.
-    queue.setMaxListeners(100);
-    events = new QueueEvents('rag-query', { connection: connection.duplicate(), prefix });
-    await events.waitUntilReady();
+    testQueue = await openTestQueue(prefix);
   });
 
   afterAll(async () => {
     await worker?.stop();
-    await events?.close();
-    await queue?.close();
-    await connection?.quit();
-    await deletePrefix(prefix);
+    await testQueue?.close();
   });
 
   const cliCases: Array<[string, string[], RegExp]> = [
@@ -69,31 +57,31 @@ describe('bad input', () => {
       expect(run.stderr, label).toMatch(message);
       expect(run.stderr, label).not.toMatch(/\n\s+at /);
     });
-    expect(await queue.getJobCountByTypes('wait', 'active', 'completed', 'failed', 'delayed')).toBe(0);
+    expect(await testQueue.queue.getJobCountByTypes('wait', 'active', 'completed', 'failed', 'delayed')).toBe(0);
   });
 
   it('a worker fails foreign malformed jobs once, without retries, and still processes the next good job', async () => {
     worker = await startWorkerProcess(env);
     const badJobs = await Promise.all(
       MALFORMED_RAG_QUERIES.map(([label, payload]) =>
-        queue.add(`bad: ${label}`, payload as object, { attempts: 3, backoff: { type: 'fixed', delay: 10 } }),
+        testQueue.queue.add(`bad: ${label}`, payload as object, { attempts: 3, backoff: { type: 'fixed', delay: 10 } }),
       ),
     );
     expect(badJobs.length).toBeGreaterThanOrEqual(20);
     const outcomes = await Promise.all(
-      badJobs.map((job) => job.waitUntilFinished(events, 30_000).then(() => 'completed', (error: Error) => error.message)),
+      badJobs.map((job) => job.waitUntilFinished(testQueue.events, 30_000).then(() => 'completed', (error: Error) => error.message)),
     );
     for (const [index, outcome] of outcomes.entries()) {
       const [label, , field] = MALFORMED_RAG_QUERIES[index]!;
       expect(outcome, label).toMatch(/^invalid rag-query job data: /);
       expect(outcome, label).toContain(field);
-      const stored = await queue.getJob(badJobs[index]!.id!);
+      const stored = await testQueue.queue.getJob(badJobs[index]!.id!);
       expect(stored!.attemptsMade, `${label}: attempts`).toBe(1);
       expect(await stored!.getState(), label).toBe('failed');
     }
 
-    const good = await queue.add('query', { query: 'Which Redis eviction policy suits a job queue?', userId: 'after-bad-jobs' });
-    const result = (await good.waitUntilFinished(events, 30_000)) as { sources: Array<{ id: string }> };
+    const good = await testQueue.queue.add('query', { query: 'Which Redis eviction policy suits a job queue?', userId: 'after-bad-jobs' });
+    const result = (await good.waitUntilFinished(testQueue.events, 30_000)) as { sources: Array<{ id: string }> };
     expect(result.sources.length).toBeGreaterThan(0);
     expect(worker.child.exitCode).toBeNull();
     expect(worker.output()).toContain('rejected invalid job');

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RagQueryResult } from '../../src/queue/contracts';
 import { REDIS_URL, uniquePrefix } from '../helpers/env';
 import { REPO_ROOT, runCli, startWorkerProcess, type WorkerProcess } from '../helpers/processes';
-import { deletePrefix } from '../helpers/redis';
+import { deletePrefix, openTestQueue, type TestQueue } from '../helpers/redis';
 
 const RERANK_SOURCE = path.join(REPO_ROOT, 'src/pipeline/rerank.ts');
 /** A question matching ~60 documents, so the planted rerank has real work. */
@@ -23,17 +23,15 @@ function functionLines(file: string, name: string): [number, number] {
 describe('per-job CPU profiles', () => {
   const prefix = uniquePrefix('profiling');
   const outputDir = path.join(REPO_ROOT, '.ragscope', prefix);
-  let connection: Redis;
+  let testQueue: TestQueue;
   let queue: Queue;
   let events: QueueEvents;
+  let connection: Redis;
   let worker: WorkerProcess;
 
   beforeAll(async () => {
-    connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    queue = new Queue('rag-query', { connection, prefix });
-    queue.setMaxListeners(200);
-    events = new QueueEvents('rag-query', { connection: connection.duplicate(), prefix });
-    await events.waitUntilReady();
+    testQueue = await openTestQueue(prefix);
+    ({ queue, events, connection } = testQueue);
     worker = await startWorkerProcess(
       { REDIS_URL, RAGSCOPE_QUEUE_PREFIX: prefix, DD_TRACE_ENABLED: 'false', RAGSCOPE_PROFILE_DIR: outputDir, DD_PROFILING_CAPTURE_PCT: '0' },
       ['--concurrency', '2'],
@@ -42,10 +40,7 @@ describe('per-job CPU profiles', () => {
 
   afterAll(async () => {
     await worker?.stop();
-    await events?.close();
-    await queue?.close();
-    await connection?.quit();
-    await deletePrefix(prefix);
+    await testQueue?.close();
   });
 
   const finish = (job: Job) => job.waitUntilFinished(events, 60_000) as Promise<RagQueryResult>;

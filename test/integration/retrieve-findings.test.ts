@@ -1,34 +1,18 @@
-import { createServer } from 'node:net';
-import { Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RagQueryResult } from '../../src/queue/contracts';
-import { REDIS_URL, uniquePrefix } from '../helpers/env';
+import { freePort, REDIS_URL, uniquePrefix } from '../helpers/env';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/processes';
-import { deletePrefix } from '../helpers/redis';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { openTestQueue, type TestQueue } from '../helpers/redis';
 
 describe("a profiled job's SQL plan", () => {
   const prefix = uniquePrefix('findings');
-  let connection: Redis;
-  let queue: Queue;
-  let events: QueueEvents;
+  let testQueue: TestQueue;
   let worker: WorkerProcess;
   let metricsPort: number;
 
   beforeAll(async () => {
     metricsPort = await freePort();
-    connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    queue = new Queue('rag-query', { connection, prefix });
-    events = new QueueEvents('rag-query', { connection: connection.duplicate(), prefix });
-    await events.waitUntilReady();
+    testQueue = await openTestQueue(prefix);
     worker = await startWorkerProcess({
       REDIS_URL,
       RAGSCOPE_QUEUE_PREFIX: prefix,
@@ -40,13 +24,10 @@ describe("a profiled job's SQL plan", () => {
 
   afterAll(async () => {
     await worker?.stop();
-    await events?.close();
-    await queue?.close();
-    await connection?.quit();
-    await deletePrefix(prefix);
+    await testQueue?.close();
   });
 
-  const run = async (data: object) => (await (await queue.add('query', data)).waitUntilFinished(events, 30_000)) as RagQueryResult;
+  const run = async (data: object) => (await (await testQueue.queue.add('query', data)).waitUntilFinished(testQueue.events, 30_000)) as RagQueryResult;
 
   it('comes back with the findings of the retrieve statement, counted in ragscope_sql_findings_total', async () => {
     const profiled = await run({ query: 'redis eviction policy for queues and memory', userId: 'sql', profile: 'always' });

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../random';
 import type { CorpusDocument } from '../store/document-store';
 
 /**
@@ -88,14 +89,3 @@ function hashIndex(index: number, seed: number): number {
   return (hash ^ (hash >>> 13)) >>> 0;
 }
 
-/** A small, fast, seedable PRNG; Math.random cannot be seeded. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
