@@ -54,3 +54,14 @@ describe('overhead cap over a sliding window', () => {
     expect(window.overheadPct(70_000)).toBe(0);
   });
 });
+
+describe('overhead window memory', () => {
+  it('holds one entry a second however many jobs finish, and sums them exactly', () => {
+    const window = new ProfilingOverheadWindow(60_000);
+    // 100,000 jobs finishing over five seconds, in clock order as Date.now() gives them.
+    for (let job = 0; job < 100_000; job++) window.record(1_000 + job * 0.05, 10, job % 100 === 0 ? 5 : 0);
+    expect(window.size).toBeLessThanOrEqual(6);
+    // 1,000 profiled jobs × 5 ms over 100,000 jobs × 10 ms = 0.5%.
+    expect(window.overheadPct(6_000)).toBeCloseTo(0.5, 9);
+  });
+});

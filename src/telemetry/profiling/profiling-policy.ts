@@ -50,15 +50,23 @@ export function decideProfiling(policy: ProfilingPolicy, request: ProfilingReque
 
 /**
  * Profiling time against job time over a sliding window, so a burst of profiled jobs pushes the
- * overhead over the cap and, once it ages out of the window, selection resumes by itself.
+ * overhead over the cap and, once it ages out of the window, selection resumes by itself. Jobs are
+ * summed per second, so memory stays at one entry a second whatever the job rate.
  */
 export class ProfilingOverheadWindow {
-  private readonly entries: Array<{ atMs: number; jobMs: number; profilingMs: number }> = [];
+  private readonly seconds: Array<{ second: number; jobMs: number; profilingMs: number }> = [];
 
   constructor(private readonly windowMs = 5 * 60_000) {}
 
   record(atMs: number, jobMs: number, profilingMs: number): void {
-    this.entries.push({ atMs, jobMs, profilingMs });
+    const second = Math.floor(atMs / 1000);
+    const last = this.seconds.at(-1);
+    if (last && last.second === second) {
+      last.jobMs += jobMs;
+      last.profilingMs += profilingMs;
+    } else {
+      this.seconds.push({ second, jobMs, profilingMs });
+    }
     this.expire(atMs);
   }
 
@@ -66,14 +74,19 @@ export class ProfilingOverheadWindow {
     this.expire(nowMs);
     let jobMs = 0;
     let profilingMs = 0;
-    for (const entry of this.entries) {
+    for (const entry of this.seconds) {
       jobMs += entry.jobMs;
       profilingMs += entry.profilingMs;
     }
     return jobMs > 0 ? (profilingMs / jobMs) * 100 : 0;
   }
 
+  /** Entries held: at most one a second of the window. */
+  get size(): number {
+    return this.seconds.length;
+  }
+
   private expire(nowMs: number): void {
-    while (this.entries.length > 0 && this.entries[0]!.atMs <= nowMs - this.windowMs) this.entries.shift();
+    while (this.seconds.length > 0 && this.seconds[0]!.second * 1000 <= nowMs - this.windowMs) this.seconds.shift();
   }
 }
