@@ -7,6 +7,7 @@ import { QUEUES } from '../src/queue/names';
 import { openDocumentStore } from '../src/pipeline/store/open-store';
 import type { DocumentStore } from '../src/pipeline/store/document-store';
 import { createRagQueryProcessor } from './rag-query';
+import { createLeakCheckProcessor } from './leak-check';
 import { ExclusiveGate } from '../src/telemetry/profiling/exclusive-gate';
 import { JobProfiler } from '../src/telemetry/profiling/job-profiler';
 import { ProfilingOverheadWindow } from '../src/telemetry/profiling/profiling-policy';
@@ -46,6 +47,8 @@ export async function startWorkers(
       return undefined;
     },
   );
+  // One gate for every queue of this process: a profiled job or a leak check runs alone in it.
+  const gate = new ExclusiveGate();
   const ragQueryWorker = new Worker(
     QUEUES.ragQuery,
     createRagQueryProcessor({
@@ -56,13 +59,26 @@ export async function startWorkers(
       profiling: config.profiling,
       profiler,
       overhead: new ProfilingOverheadWindow(),
-      gate: new ExclusiveGate(),
+      gate,
       slowJobs: new SlowJobRegistry(connection, config.queuePrefix),
       sampler: new TraceSampler(new JobRateMeter(connection, config.queuePrefix), config.sampling),
     }),
     { connection, prefix: config.queuePrefix, concurrency: options.concurrency ?? config.workerConcurrency },
   );
-  const workers = [ragQueryWorker];
+  const leakCheckWorker = new Worker(
+    QUEUES.leakCheck,
+    createLeakCheckProcessor({
+      store,
+      plantBottleneck: false,
+      logger,
+      gate,
+      memoryProfilingEnabled: config.profiling.memoryEnabled,
+      sourceMapper: profiler?.sourceMapper,
+    }),
+    // One at a time: two leak checks in one heap would measure each other.
+    { connection, prefix: config.queuePrefix, concurrency: 1 },
+  );
+  const workers = [ragQueryWorker, leakCheckWorker];
   for (const worker of workers) {
     worker.on('failed', (job, error) =>
       logger.warn({ jobId: job?.id, queue: worker.name, attempt: job?.attemptsMade, reason: error.message }, 'job failed'),

@@ -105,6 +105,7 @@ export const leakCheckDataSchema = z
     query: nonBlank(2000).optional(),
     retainLeak: z.boolean(typeError('must be true or false')).default(false),
     trace: traceCarrierSchema.optional(),
+    enqueuedAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional(),
   })
   .strict();
 export type LeakCheckInput = z.input<typeof leakCheckDataSchema>;
@@ -112,6 +113,24 @@ export type LeakCheckData = z.output<typeof leakCheckDataSchema>;
 
 export const leakCheckProgressSchema = z.object({ iteration: z.number(), heapUsedMb: z.number() });
 export type LeakCheckProgress = z.infer<typeof leakCheckProgressSchema>;
+
+export const growingSiteSchema = z.object({ function: z.string(), file: z.string(), line: z.number(), bytes: z.number() });
+
+export const leakCheckResultSchema = z.object({
+  samples: z.array(leakCheckProgressSchema),
+  growthMb: z.number(),
+  growthKbPerIteration: z.number(),
+  pValue: z.number(),
+  leakDetected: z.boolean(),
+  /** Why, in words, with the numbers. */
+  verdict: z.string(),
+  /** Allocation sites whose live memory grew most (sampling heap profiles at start and end). */
+  topGrowingSites: z.array(growingSiteSchema),
+  /** Why topGrowingSites is empty, when it is. */
+  attributionUnavailable: z.string().optional(),
+  traceId: z.string().optional(),
+});
+export type LeakCheckResult = z.infer<typeof leakCheckResultSchema>;
 
 /** Renders zod issues as `field: message; field: message`, the form users see. */
 export function describeIssues(error: z.ZodError): string {

@@ -11,10 +11,14 @@ import { JobRateMeter } from '../telemetry/sampling/job-rate';
 import { TraceSampler } from '../telemetry/sampling/trace-sampler';
 import {
   leakCheckDataSchema,
+  leakCheckProgressSchema,
+  leakCheckResultSchema,
   parseContract,
   ragQueryDataSchema,
   ragQueryResultSchema,
   type LeakCheckInput,
+  type LeakCheckProgress,
+  type LeakCheckResult,
   type RagQueryInput,
   type RagQueryResult,
 } from './contracts';
@@ -116,6 +120,25 @@ export class RagscopeProducer {
   async waitForQueryResult(jobId: string, timeoutMs: number): Promise<RagQueryResult> {
     const result = await this.waitForResult(QUEUES.ragQuery, jobId, timeoutMs);
     return ragQueryResultSchema.parse(result);
+  }
+
+  async waitForLeakCheckResult(
+    jobId: string,
+    timeoutMs: number,
+    onProgress?: (progress: LeakCheckProgress) => void,
+  ): Promise<LeakCheckResult> {
+    const events = await this.events(QUEUES.leakCheck);
+    const listener = ({ jobId: progressJobId, data }: { jobId: string; data: unknown }): void => {
+      if (progressJobId !== jobId || !onProgress) return;
+      const progress = leakCheckProgressSchema.safeParse(data);
+      if (progress.success) onProgress(progress.data);
+    };
+    events.on('progress', listener);
+    try {
+      return leakCheckResultSchema.parse(await this.waitForResult(QUEUES.leakCheck, jobId, timeoutMs));
+    } finally {
+      events.off('progress', listener);
+    }
   }
 
   async close(): Promise<void> {

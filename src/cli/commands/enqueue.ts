@@ -2,7 +2,8 @@ import { Option, type Command } from 'commander';
 import { loadConfig } from '../../config/config';
 import { RagscopeProducer } from '../../queue/producer';
 import path from 'node:path';
-import { PROFILE_MODES, type HotspotResult, type ProfileMode, type RagQueryResult } from '../../queue/contracts';
+import { Presets, SingleBar } from 'cli-progress';
+import { PROFILE_MODES, type HotspotResult, type LeakCheckResult, type ProfileMode, type RagQueryResult } from '../../queue/contracts';
 import { initTracing } from '../../telemetry/tracing';
 import { integerOption, printJson, runCommand, secondsOption } from '../run-command';
 
@@ -18,6 +19,7 @@ interface QueryOptions {
 
 export function registerEnqueueCommand(program: Command): void {
   const enqueue = program.command('enqueue').description('put a job on a queue (for scripts and one-off checks)');
+  registerLeakCheckCommand(enqueue);
 
   enqueue
     .command('query')
@@ -63,6 +65,75 @@ export function registerEnqueueCommand(program: Command): void {
         }
       }),
     );
+}
+
+interface LeakCheckOptions {
+  iterations: number;
+  retainLeak?: boolean;
+  query?: string;
+  wait?: boolean;
+  timeout: number;
+  json?: boolean;
+}
+
+function registerLeakCheckCommand(enqueue: Command): void {
+  enqueue
+    .command('leak-check')
+    .description('enqueue a leak-check job: run the pipeline N times and judge the post-GC heap trend')
+    .requiredOption('-n, --iterations <n>', 'pipeline runs, 1-1,000', integerOption(1, 1000))
+    .option('--retain-leak', 'plant a real leak (an unbounded cache) so the detector has something to find')
+    .option('-q, --query <text>', 'the question each iteration asks')
+    .option('-w, --wait', 'wait for the verdict and print it (with a progress bar on a terminal)')
+    .option('--timeout <seconds>', 'how long --wait waits', secondsOption(3600), 600)
+    .option('--json', 'print one JSON object: { jobId, traceId, result? }')
+    .addHelpText('after', '\nExamples:\n  ragscope enqueue leak-check --iterations 50 --wait\n  ragscope enqueue leak-check -n 50 --retain-leak --wait --json')
+    .action(
+      runCommand(async (options: LeakCheckOptions) => {
+        const config = loadConfig();
+        initTracing(config, { flushIntervalMs: 500 });
+        const producer = new RagscopeProducer(config);
+        const bar =
+          options.wait && !options.json && process.stderr.isTTY
+            ? new SingleBar({ format: 'leak-check |{bar}| {value}/{total} iterations  heap {heapUsedMb} MB', stream: process.stderr }, Presets.shades_classic)
+            : undefined;
+        try {
+          const enqueued = await producer.enqueueLeakCheck({
+            iterations: options.iterations,
+            retainLeak: Boolean(options.retainLeak),
+            ...(options.query !== undefined ? { query: options.query } : {}),
+          });
+          bar?.start(options.iterations, 0, { heapUsedMb: '-' });
+          const result = options.wait
+            ? await producer.waitForLeakCheckResult(enqueued.jobId, options.timeout * 1000, (progress) =>
+                bar?.update(progress.iteration, { heapUsedMb: progress.heapUsedMb.toFixed(1) }),
+              )
+            : undefined;
+          bar?.stop();
+          if (options.json) return printJson({ jobId: enqueued.jobId, traceId: enqueued.traceId, ...(result ? { result } : {}) });
+          process.stdout.write(`enqueued job ${enqueued.jobId} on ${enqueued.queue}${enqueued.traceId ? ` (trace ${enqueued.traceId})` : ''}\n`);
+          if (result) process.stdout.write(formatLeakCheckResult(result));
+        } finally {
+          bar?.stop();
+          await producer.close();
+        }
+      }),
+    );
+}
+
+export function formatLeakCheckResult(result: LeakCheckResult): string {
+  const lines = [
+    result.verdict,
+    `heap: ${result.samples[0]?.heapUsedMb.toFixed(1)} MB → ${result.samples.at(-1)?.heapUsedMb.toFixed(1)} MB over ${result.samples.length} iterations`,
+  ];
+  if (result.topGrowingSites.length > 0) {
+    lines.push('top growing allocation sites:');
+    for (const site of result.topGrowingSites) {
+      lines.push(`  ${(site.bytes / 1024).toFixed(0).padStart(8)} KB  ${site.function}  ${relativePath(site.file)}:${site.line}`);
+    }
+  } else if (result.attributionUnavailable) {
+    lines.push(`allocation sites: ${result.attributionUnavailable}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 export interface HotspotRow {

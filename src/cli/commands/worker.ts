@@ -10,7 +10,7 @@ const SHUTDOWN_GRACE_MS = 30_000;
 export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
-    .description('run BullMQ workers for the rag-query queue until SIGTERM/SIGINT')
+    .description('run BullMQ workers for the rag-query and leak-check queues until SIGTERM/SIGINT')
     .option('-c, --concurrency <n>', 'jobs processed at once per queue (default RAGSCOPE_WORKER_CONCURRENCY or 2)', integerOption(1, 64))
     .action(
       runCommand(async (options: { concurrency?: number }) => {
