@@ -3,7 +3,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RagscopeConfig } from '../src/config/config';
 import { assertRedisReachable, createRedisConnection } from '../src/queue/connection';
-import { QUEUES } from '../src/queue/names';
+import { QUEUES, type QueueName } from '../src/queue/names';
+import { HeapSeriesStore } from '../src/memory/heap-series-store';
+import { defaultWorkerId, HeapMonitor } from '../src/memory/heap-monitor';
 import { openDocumentStore } from '../src/pipeline/store/open-store';
 import type { DocumentStore } from '../src/pipeline/store/document-store';
 import { createRagQueryProcessor } from './rag-query';
@@ -25,6 +27,8 @@ export interface RunningWorkers {
 
 export interface StartWorkersOptions {
   concurrency?: number;
+  /** Queues to consume (default: rag-query and leak-check), for dedicated worker pools. */
+  queues?: QueueName[];
 }
 
 /**
@@ -49,36 +53,41 @@ export async function startWorkers(
   );
   // One gate for every queue of this process: a profiled job or a leak check runs alone in it.
   const gate = new ExclusiveGate();
-  const ragQueryWorker = new Worker(
-    QUEUES.ragQuery,
-    createRagQueryProcessor({
-      store,
-      plantBottleneck: config.plantBottleneck,
-      redactUserIds: config.redactUserIds,
-      logger,
-      profiling: config.profiling,
-      profiler,
-      overhead: new ProfilingOverheadWindow(),
-      gate,
-      slowJobs: new SlowJobRegistry(connection, config.queuePrefix),
-      sampler: new TraceSampler(new JobRateMeter(connection, config.queuePrefix), config.sampling),
-    }),
-    { connection, prefix: config.queuePrefix, concurrency: options.concurrency ?? config.workerConcurrency },
-  );
-  const leakCheckWorker = new Worker(
-    QUEUES.leakCheck,
-    createLeakCheckProcessor({
-      store,
-      plantBottleneck: false,
-      logger,
-      gate,
-      memoryProfilingEnabled: config.profiling.memoryEnabled,
-      sourceMapper: profiler?.sourceMapper,
-    }),
-    // One at a time: two leak checks in one heap would measure each other.
-    { connection, prefix: config.queuePrefix, concurrency: 1 },
-  );
-  const workers = [ragQueryWorker, leakCheckWorker];
+  const processors = {
+    [QUEUES.ragQuery]: () =>
+      new Worker(
+        QUEUES.ragQuery,
+        createRagQueryProcessor({
+          store,
+          plantBottleneck: config.plantBottleneck,
+          redactUserIds: config.redactUserIds,
+          logger,
+          profiling: config.profiling,
+          profiler,
+          overhead: new ProfilingOverheadWindow(),
+          gate,
+          slowJobs: new SlowJobRegistry(connection, config.queuePrefix),
+          sampler: new TraceSampler(new JobRateMeter(connection, config.queuePrefix), config.sampling),
+        }),
+        { connection, prefix: config.queuePrefix, concurrency: options.concurrency ?? config.workerConcurrency },
+      ),
+    [QUEUES.leakCheck]: () =>
+      new Worker(
+        QUEUES.leakCheck,
+        createLeakCheckProcessor({
+          store,
+          plantBottleneck: false,
+          logger,
+          gate,
+          memoryProfilingEnabled: config.profiling.memoryEnabled,
+          sourceMapper: profiler?.sourceMapper,
+        }),
+        // One at a time: two leak checks in one heap would measure each other.
+        { connection, prefix: config.queuePrefix, concurrency: 1 },
+      ),
+  };
+  const consumed = options.queues ?? [QUEUES.ragQuery, QUEUES.leakCheck];
+  const workers = consumed.map((queue) => processors[queue as keyof typeof processors]());
   for (const worker of workers) {
     worker.on('failed', (job, error) =>
       logger.warn({ jobId: job?.id, queue: worker.name, attempt: job?.attemptsMade, reason: error.message }, 'job failed'),
@@ -87,11 +96,25 @@ export async function startWorkers(
   }
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
   const metricsServer = config.metricsPort ? await serveMetrics(config.metricsPort) : undefined;
+  const subscriber = connection.duplicate();
+  subscriber.on('error', (error) => logger.warn({ err: error.message }, 'redis subscriber error'));
+  const heapMonitor = new HeapMonitor(
+    new HeapSeriesStore(connection, config.queuePrefix, {
+      maxSamples: config.memory.seriesMaxSamples,
+      sampleIntervalMs: config.memory.sampleIntervalMs,
+    }),
+    subscriber,
+    config.memory.workerId ?? defaultWorkerId(),
+    logger,
+    { forceGc: config.memory.forceGc },
+  );
+  await heapMonitor.start();
   logger.info(
     {
       queues: workers.map((worker) => worker.name),
       prefix: config.queuePrefix,
       database: store.sql.description,
+      workerId: heapMonitor.workerId,
       ...(config.metricsPort ? { metrics: `http://127.0.0.1:${config.metricsPort}/metrics` } : {}),
     },
     'worker ready',
@@ -105,6 +128,8 @@ export async function startWorkers(
       (closing ??= (async () => {
         await Promise.all(workers.map((worker) => worker.close()));
         metricsServer?.close();
+        await heapMonitor.stop();
+        await subscriber.quit().catch(() => subscriber.disconnect());
         await connection.quit().catch(() => connection.disconnect());
         await store.sql.close();
       })()),

@@ -10,6 +10,8 @@ import { registerCostCommand } from './commands/cost';
 import { registerIntakeCommand } from './commands/intake';
 import { registerTraceCommand } from './commands/trace';
 import { registerTrendCommand } from './commands/trend';
+import { registerSchedulerCommand } from './commands/scheduler';
+import { registerMemoryCommand } from './commands/memory';
 import { registerWorkerCommand } from './commands/worker';
 
 /** `ragscope <command>`: every process of the system starts here. */
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerExplainCommand(program);
   registerDbCommand(program);
   registerTrendCommand(program);
+  registerSchedulerCommand(program);
+  registerMemoryCommand(program);
   registerDemoCommand(program);
   return program;
 }

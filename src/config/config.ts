@@ -34,6 +34,22 @@ export interface RagscopeConfig {
   sampling: SamplingConfig;
   /** Port of a worker's own `/metrics` endpoint; absent = none. */
   metricsPort?: number;
+  memory: MemoryConfig;
+}
+
+export interface MemoryConfig {
+  /** Period of the heap-sampling job scheduler (default one hour). */
+  sampleIntervalMs: number;
+  /** This worker's series key; default host:pid, so a restarted process starts a fresh series. */
+  workerId?: string;
+  /** Force a full GC before each scheduled sample (demo and tests; production uses V8's own GCs). */
+  forceGc: boolean;
+  /** A sustained slope at or above this is a leak. */
+  leakThresholdMbPerHour: number;
+  /** Samples kept per worker (default 168: a week of hourly samples). */
+  seriesMaxSamples: number;
+  /** Verdict changes are POSTed here as JSON. */
+  alertUrl?: string;
 }
 
 export interface ProfilingConfig {
@@ -125,6 +141,12 @@ const variables = {
   RAGSCOPE_JOB_ATTEMPTS: integerIn(1, 20),
   RAGSCOPE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   RAGSCOPE_METRICS_PORT: integerIn(1, 65535),
+  RAGSCOPE_HEAP_SAMPLE_INTERVAL_MS: integerIn(100, 7 * 24 * 3_600_000),
+  RAGSCOPE_WORKER_ID: z.string().regex(/^[A-Za-z0-9_.:@-]{1,128}$/, { message: 'expected 1-128 letters, digits or _ . : @ -' }),
+  RAGSCOPE_HEAP_SAMPLE_FORCE_GC: booleanFlag,
+  RAGSCOPE_LEAK_THRESHOLD_MB_PER_HOUR: numberIn(0.001, 1_000_000),
+  RAGSCOPE_HEAP_SERIES_MAX: integerIn(6, 100_000),
+  RAGSCOPE_ALERT_URL: httpUrl,
   DD_PROFILING_CAPTURE_PCT: numberIn(0, 100),
   DD_PROFILING_MAX_TIME_USAGE_PCT: numberIn(0, 100),
   DD_PROFILING_CPU_ENABLED: booleanFlag,
@@ -192,6 +214,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RagscopeConfig
     logLevel: parsed.RAGSCOPE_LOG_LEVEL ?? 'info',
     agentConfigured: Boolean(parsed.DD_TRACE_AGENT_URL || parsed.DD_AGENT_HOST),
     metricsPort: parsed.RAGSCOPE_METRICS_PORT,
+    memory: {
+      sampleIntervalMs: parsed.RAGSCOPE_HEAP_SAMPLE_INTERVAL_MS ?? 3_600_000,
+      workerId: parsed.RAGSCOPE_WORKER_ID,
+      forceGc: parsed.RAGSCOPE_HEAP_SAMPLE_FORCE_GC ?? false,
+      leakThresholdMbPerHour: parsed.RAGSCOPE_LEAK_THRESHOLD_MB_PER_HOUR ?? 10,
+      seriesMaxSamples: parsed.RAGSCOPE_HEAP_SERIES_MAX ?? 168,
+      alertUrl: parsed.RAGSCOPE_ALERT_URL,
+    },
     profiling: {
       capturePct: parsed.DD_PROFILING_CAPTURE_PCT ?? 1,
       maxTimeUsagePct: parsed.DD_PROFILING_MAX_TIME_USAGE_PCT ?? 5,

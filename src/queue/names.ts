@@ -2,6 +2,8 @@
 export const QUEUES = {
   ragQuery: 'rag-query',
   leakCheck: 'leak-check',
+  /** Ticks of the heap-sampling job scheduler, consumed by `ragscope scheduler` processes only. */
+  heapSample: 'heap-sample',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];

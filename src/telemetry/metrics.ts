@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One registry a process, as Prometheus client conventions have it. */
 export const metricsRegistry = new Registry();
@@ -9,6 +9,20 @@ export const sqlFindingsTotal = new Counter({
   name: 'ragscope_sql_findings_total',
   help: 'Findings of the plan rules on profiled jobs\u2019 SQL, by rule and severity.',
   labelNames: ['rule', 'severity'] as const,
+  registers: [metricsRegistry],
+});
+
+export const heapGrowthMbPerHour = new Gauge({
+  name: 'ragscope_heap_growth_mb_per_hour',
+  help: 'Theil–Sen slope of each worker\u2019s post-GC heap over the verdict window.',
+  labelNames: ['worker'] as const,
+  registers: [metricsRegistry],
+});
+
+export const leakSuspected = new Gauge({
+  name: 'ragscope_leak_suspected',
+  help: '1 while a worker\u2019s leak alert is raised, else 0.',
+  labelNames: ['worker'] as const,
   registers: [metricsRegistry],
 });
 

@@ -46,7 +46,12 @@ export interface WorkerProcess {
 
 /** Starts `ragscope worker` in its own process and resolves once it logs that it is ready. */
 export function startWorkerProcess(env: Record<string, string | undefined>, args: string[] = []): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [CLI, 'worker', ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  return startLongRunning(['worker', ...args], env, '"worker ready"');
+}
+
+/** Starts a long-running `ragscope <args>` and resolves once its output contains `readyMarker`. */
+export function startLongRunning(args: string[], env: Record<string, string | undefined>, readyMarker: string): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const handle: WorkerProcess = {
@@ -60,11 +65,11 @@ export function startWorkerProcess(env: Record<string, string | undefined>, args
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`worker did not become ready in 30 s:\n${output}`));
+      reject(new Error(`${args[0]} did not become ready in 30 s:\n${output}`));
     }, 30_000);
     const onData = (chunk: Buffer): void => {
       output += chunk;
-      if (output.includes('"worker ready"')) {
+      if (output.includes(readyMarker)) {
         clearTimeout(timer);
         resolve(handle);
       }
@@ -73,7 +78,7 @@ export function startWorkerProcess(env: Record<string, string | undefined>, args
     child.stderr!.on('data', onData);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`worker exited with ${code} before it was ready:\n${output}`));
+      reject(new Error(`${args[0]} exited with ${code} before it was ready:\n${output}`));
     });
   });
 }

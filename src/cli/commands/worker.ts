@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { QUEUES, type QueueName } from '../../queue/names';
 import { loadConfig } from '../../config/config';
 import { createLogger } from '../../log';
 import { initTracing } from '../../telemetry/tracing';
@@ -11,15 +12,18 @@ export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
     .description('run BullMQ workers for the rag-query and leak-check queues until SIGTERM/SIGINT')
-    .option('-c, --concurrency <n>', 'jobs processed at once per queue (default RAGSCOPE_WORKER_CONCURRENCY or 2)', integerOption(1, 64))
+    .option('-c, --concurrency <n>', 'rag-query jobs processed at once (default RAGSCOPE_WORKER_CONCURRENCY or 2)', integerOption(1, 64))
+    .addOption(
+      new Option('-q, --queues <names...>', 'queues to consume, for dedicated pools (default: all)').choices([QUEUES.ragQuery, QUEUES.leakCheck]),
+    )
     .action(
-      runCommand(async (options: { concurrency?: number }) => {
+      runCommand(async (options: { concurrency?: number; queues?: QueueName[] }) => {
         const config = loadConfig();
         initTracing(config);
         const logger = createLogger(config.logLevel, 'ragscope-worker');
         // Loaded after tracing starts, so the pipeline's modules see the registered provider.
         const { startWorkers } = await import('../../../workers');
-        const running = await startWorkers(config, logger, { concurrency: options.concurrency });
+        const running = await startWorkers(config, logger, { concurrency: options.concurrency, queues: options.queues });
         await new Promise<void>((resolve) => {
           const shutdown = (signal: NodeJS.Signals): void => {
             logger.info({ signal }, 'shutting down: finishing active jobs');

@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/config';
+import { createLogger } from '../../log';
+import { HeapScheduler } from '../../memory/heap-scheduler';
+import { assertRedisReachable } from '../../queue/connection';
+import { serveMetrics } from '../../telemetry/metrics';
+import { runCommand } from '../run-command';
+
+export function registerSchedulerCommand(program: Command): void {
+  program
+    .command('scheduler')
+    .description('sample every worker\u2019s heap on a BullMQ job scheduler (hourly by default) and flag sustained growth')
+    .addHelpText(
+      'after',
+      '\nRAGSCOPE_HEAP_SAMPLE_INTERVAL_MS sets the period (3600000); RAGSCOPE_LEAK_THRESHOLD_MB_PER_HOUR the leak slope (10);\n' +
+        'RAGSCOPE_ALERT_URL receives verdict changes as JSON. Running two schedulers is safe: each tick is taken by one.',
+    )
+    .action(
+      runCommand(async () => {
+        const config = loadConfig();
+        const logger = createLogger(config.logLevel, 'ragscope-scheduler');
+        await assertRedisReachable(config.redisUrl);
+        const scheduler = await HeapScheduler.start(config, logger);
+        const metricsServer = config.metricsPort ? await serveMetrics(config.metricsPort) : undefined;
+        await new Promise<void>((resolve) => {
+          process.once('SIGTERM', resolve);
+          process.once('SIGINT', resolve);
+        });
+        logger.info('scheduler stopping');
+        metricsServer?.close();
+        await scheduler.close();
+      }),
+    );
+}

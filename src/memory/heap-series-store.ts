@@ -1,0 +1,103 @@
+import type { Redis } from 'ioredis';
+import type { HeapReading } from './heap-sampler';
+import type { HeapTrendVerdict, LeakAlertState } from './trend';
+
+export interface StoredHeapSample extends HeapReading {
+  /** The scheduler tick that asked for it: one sample per tick per worker. */
+  tick: string;
+}
+
+export interface StoredVerdict {
+  workerId: string;
+  verdict: HeapTrendVerdict;
+  alert: LeakAlertState;
+  evaluatedAtMs: number;
+}
+
+/**
+ * Every worker's heap series in Redis: a bounded list per worker id, a sorted set of when each
+ * worker was last seen, and the latest verdict. Nothing lives in the scheduler's memory, so a
+ * scheduler restart (or a second scheduler) continues the same series.
+ */
+export class HeapSeriesStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly options: { maxSamples: number; sampleIntervalMs: number },
+  ) {}
+
+  /** Series and verdicts of a worker that stopped reporting are gone after this long. */
+  get retentionMs(): number {
+    return Math.max(this.options.sampleIntervalMs * (this.options.maxSamples + 2), 60_000);
+  }
+
+  /** A worker counts as live while it has been seen within three sampling periods (at least 10 s). */
+  get livenessMs(): number {
+    return Math.max(this.options.sampleIntervalMs * 3, 10_000);
+  }
+
+  tickChannel(): string {
+    return `${this.prefix}:ragscope:heap:tick`;
+  }
+
+  async heartbeat(workerId: string, nowMs = Date.now()): Promise<void> {
+    await this.redis.zadd(this.key('workers'), nowMs, workerId);
+  }
+
+  async forgetWorker(workerId: string): Promise<void> {
+    await this.redis.zrem(this.key('workers'), workerId);
+  }
+
+  async liveWorkers(nowMs = Date.now()): Promise<string[]> {
+    await this.redis.zremrangebyscore(this.key('workers'), '0', String(nowMs - this.retentionMs));
+    return this.redis.zrangebyscore(this.key('workers'), String(nowMs - this.livenessMs), '+inf');
+  }
+
+  /** Workers with a series, live or not (a dead worker's series stays readable until it expires). */
+  async knownWorkers(): Promise<string[]> {
+    return this.redis.zrange(this.key('workers'), '0', '-1');
+  }
+
+  /**
+   * Appends `sample` unless this worker already recorded one for the same tick (a redelivered tick
+   * message must not double a sample). Returns whether it was recorded.
+   */
+  async record(workerId: string, sample: StoredHeapSample): Promise<boolean> {
+    const claimed = await this.redis.set(this.key(`tick:${sample.tick}:${workerId}`), '1', 'PX', this.retentionMs, 'NX');
+    if (claimed !== 'OK') return false;
+    const series = this.key(`series:${workerId}`);
+    await this.redis
+      .multi()
+      .rpush(series, JSON.stringify(sample))
+      .ltrim(series, -this.options.maxSamples, -1)
+      .pexpire(series, this.retentionMs)
+      .zadd(this.key('workers'), sample.timestampMs, workerId)
+      .exec();
+    return true;
+  }
+
+  async series(workerId: string): Promise<StoredHeapSample[]> {
+    const raw = await this.redis.lrange(this.key(`series:${workerId}`), 0, -1);
+    return raw.map((entry) => JSON.parse(entry) as StoredHeapSample);
+  }
+
+  /** How many workers recorded a sample for `tick`. */
+  async samplesForTick(tick: string, workerIds: string[]): Promise<number> {
+    if (workerIds.length === 0) return 0;
+    const flags = await this.redis.mget(...workerIds.map((workerId) => this.key(`tick:${tick}:${workerId}`)));
+    return flags.filter(Boolean).length;
+  }
+
+  async saveVerdict(verdict: StoredVerdict): Promise<void> {
+    await this.redis.set(this.key(`verdict:${verdict.workerId}`), JSON.stringify(verdict), 'PX', this.retentionMs);
+  }
+
+  async verdict(workerId: string): Promise<StoredVerdict | undefined> {
+    const raw = await this.redis.get(this.key(`verdict:${workerId}`));
+    return raw ? (JSON.parse(raw) as StoredVerdict) : undefined;
+  }
+
+  private key(suffix: string): string {
+    return `${this.prefix}:ragscope:heap:${suffix}`;
+  }
+}
