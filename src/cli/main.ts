@@ -12,6 +12,7 @@ import { registerTraceCommand } from './commands/trace';
 import { registerTrendCommand } from './commands/trend';
 import { registerSchedulerCommand } from './commands/scheduler';
 import { registerMemoryCommand } from './commands/memory';
+import { registerServeCommand } from './commands/serve';
 import { registerWorkerCommand } from './commands/worker';
 
 /** `ragscope <command>`: every process of the system starts here. */
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .description('code-level APM for RAG pipelines behind a BullMQ queue')
     .version(PACKAGE_VERSION)
     .showHelpAfterError('(add --help for usage)');
+  registerServeCommand(program);
   registerWorkerCommand(program);
   registerEnqueueCommand(program);
   registerIntakeCommand(program);

@@ -35,6 +35,19 @@ export interface RagscopeConfig {
   /** Port of a worker's own `/metrics` endpoint; absent = none. */
   metricsPort?: number;
   memory: MemoryConfig;
+  server: ServerConfig;
+}
+
+export interface ServerConfig {
+  /** Bearer token POST endpoints require; absent = open (loopback only). */
+  apiToken?: string;
+  adminUser: string;
+  /** Password of Bull Board's basic auth; absent = open (loopback only). */
+  adminPassword?: string;
+  /** Bull Board may retry, promote and remove jobs. */
+  boardWrite: boolean;
+  /** Request bodies larger than this are refused with 413. */
+  bodyLimitBytes: number;
 }
 
 export interface MemoryConfig {
@@ -147,6 +160,11 @@ const variables = {
   RAGSCOPE_LEAK_THRESHOLD_MB_PER_HOUR: numberIn(0.001, 1_000_000),
   RAGSCOPE_HEAP_SERIES_MAX: integerIn(6, 100_000),
   RAGSCOPE_ALERT_URL: httpUrl,
+  RAGSCOPE_API_TOKEN: z.string().min(16, { message: 'must be at least 16 characters' }),
+  RAGSCOPE_ADMIN_USER: z.string().regex(/^[^:\s]{1,64}$/, { message: 'expected 1-64 characters without ":" or spaces' }),
+  RAGSCOPE_ADMIN_PASSWORD: z.string().min(12, { message: 'must be at least 12 characters' }),
+  RAGSCOPE_BOARD_WRITE: booleanFlag,
+  RAGSCOPE_BODY_LIMIT_BYTES: integerIn(1024, 10 * 1024 * 1024),
   DD_PROFILING_CAPTURE_PCT: numberIn(0, 100),
   DD_PROFILING_MAX_TIME_USAGE_PCT: numberIn(0, 100),
   DD_PROFILING_CPU_ENABLED: booleanFlag,
@@ -214,6 +232,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RagscopeConfig
     logLevel: parsed.RAGSCOPE_LOG_LEVEL ?? 'info',
     agentConfigured: Boolean(parsed.DD_TRACE_AGENT_URL || parsed.DD_AGENT_HOST),
     metricsPort: parsed.RAGSCOPE_METRICS_PORT,
+    server: {
+      apiToken: parsed.RAGSCOPE_API_TOKEN,
+      adminUser: parsed.RAGSCOPE_ADMIN_USER ?? 'admin',
+      adminPassword: parsed.RAGSCOPE_ADMIN_PASSWORD,
+      boardWrite: parsed.RAGSCOPE_BOARD_WRITE ?? false,
+      bodyLimitBytes: parsed.RAGSCOPE_BODY_LIMIT_BYTES ?? 64 * 1024,
+    },
     memory: {
       sampleIntervalMs: parsed.RAGSCOPE_HEAP_SAMPLE_INTERVAL_MS ?? 3_600_000,
       workerId: parsed.RAGSCOPE_WORKER_ID,

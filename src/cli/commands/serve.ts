@@ -1,0 +1,89 @@
+import type { Command } from 'commander';
+import { Gauge } from 'prom-client';
+import { loadConfig } from '../../config/config';
+import { ConfigError, ServiceUnavailableError } from '../../errors';
+import { createLogger } from '../../log';
+import { HeapSeriesStore } from '../../memory/heap-series-store';
+import { assertRedisReachable, createRedisConnection } from '../../queue/connection';
+import { QUEUES } from '../../queue/names';
+import { RagscopeProducer } from '../../queue/producer';
+import { openSqlClient } from '../../pipeline/store/sql-client';
+import { buildServer, type HealthCheck } from '../../server/app';
+import { isLoopback } from '../../server/auth';
+import { BOARD_PATH } from '../../server/board';
+import { metricsRegistry } from '../../telemetry/metrics';
+import { initTracing } from '../../telemetry/tracing';
+import { integerOption, runCommand } from '../run-command';
+
+const QUEUE_STATES = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const;
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('HTTP API (enqueue, job status, memory), /metrics, Bull Board at /admin/queues and OpenAPI docs at /docs')
+    .option('-p, --port <port>', 'port', integerOption(1, 65535), 8000)
+    .option('--host <host>', 'address to bind; a non-loopback one needs RAGSCOPE_API_TOKEN and RAGSCOPE_ADMIN_PASSWORD', '127.0.0.1')
+    .action(
+      runCommand(async (options: { port: number; host: string }) => {
+        const config = loadConfig();
+        if (!isLoopback(options.host) && (!config.server.apiToken || !config.server.adminPassword)) {
+          throw new ConfigError(
+            `refusing to serve on ${options.host} without credentials`,
+            'set RAGSCOPE_API_TOKEN (POST endpoints) and RAGSCOPE_ADMIN_PASSWORD (Bull Board), or bind 127.0.0.1',
+          );
+        }
+        initTracing(config);
+        const logger = createLogger(config.logLevel, 'ragscope-serve');
+        await assertRedisReachable(config.redisUrl);
+        const producer = new RagscopeProducer(config);
+        const redis = createRedisConnection(config.redisUrl, 'producer');
+        redis.on('error', () => undefined);
+        const heapStore = new HeapSeriesStore(redis, config.queuePrefix, {
+          maxSamples: config.memory.seriesMaxSamples,
+          sampleIntervalMs: config.memory.sampleIntervalMs,
+        });
+        const postgres = config.databaseUrl ? await openSqlClient(config).catch(() => undefined) : undefined;
+        const healthChecks: HealthCheck[] = [
+          { name: 'redis', check: async () => `PONG in ${await timed(() => redis.ping())} ms` },
+          {
+            name: 'postgres',
+            check: async () => {
+              if (!config.databaseUrl) return 'embedded PGlite inside each worker';
+              if (!postgres) throw new ServiceUnavailableError('cannot reach PostgreSQL at start-up');
+              return `SELECT 1 in ${await timed(() => postgres.query('SELECT 1'))} ms`;
+            },
+          },
+        ];
+        new Gauge({
+          name: 'ragscope_queue_jobs',
+          help: 'Jobs in each queue by state, read from BullMQ at scrape time.',
+          labelNames: ['queue', 'state'] as const,
+          registers: [metricsRegistry],
+          async collect() {
+            for (const name of [QUEUES.ragQuery, QUEUES.leakCheck]) {
+              const counts = await (await producer.queue(name)).getJobCounts(...QUEUE_STATES);
+              for (const state of QUEUE_STATES) this.set({ queue: name, state }, counts[state] ?? 0);
+            }
+          },
+        });
+        const app = await buildServer({ config, producer, heapStore, logger, healthChecks });
+        await app.listen({ port: options.port, host: options.host });
+        const base = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
+        process.stderr.write(`ragscope serve on ${base}  (docs ${base}/docs, board ${base}${BOARD_PATH}, metrics ${base}/metrics)\n`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGTERM', resolve);
+          process.once('SIGINT', resolve);
+        });
+        await app.close();
+        await producer.close();
+        await redis.quit();
+        await postgres?.close();
+      }),
+    );
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const startedAt = performance.now();
+  await work();
+  return Math.round((performance.now() - startedAt) * 10) / 10;
+}
