@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RagscopeConfig } from '../src/config/config';
@@ -16,7 +16,17 @@ import { ProfilingOverheadWindow } from '../src/telemetry/profiling/profiling-po
 import { SlowJobRegistry } from '../src/telemetry/profiling/slow-jobs';
 import { JobRateMeter } from '../src/telemetry/sampling/job-rate';
 import { TraceSampler } from '../src/telemetry/sampling/trace-sampler';
-import { serveMetrics } from '../src/telemetry/metrics';
+import { jobDurationSeconds, jobsTotal, serveMetrics, stageDurationSeconds } from '../src/telemetry/metrics';
+
+function recordFinishedJob(queue: string, status: 'completed' | 'failed', job: Job | undefined): void {
+  jobsTotal.inc({ queue, status });
+  if (job?.processedOn && job.finishedOn) jobDurationSeconds.observe({ queue }, (job.finishedOn - job.processedOn) / 1000);
+  if (status === 'completed' && queue === QUEUES.ragQuery) {
+    for (const stage of (job?.returnvalue as { stages?: Array<{ name: string; durationMs: number }> } | undefined)?.stages ?? []) {
+      stageDurationSeconds.observe({ stage: stage.name }, stage.durationMs / 1000);
+    }
+  }
+}
 
 export interface RunningWorkers {
   store: DocumentStore;
@@ -89,9 +99,11 @@ export async function startWorkers(
   const consumed = options.queues ?? [QUEUES.ragQuery, QUEUES.leakCheck];
   const workers = consumed.map((queue) => processors[queue as keyof typeof processors]());
   for (const worker of workers) {
-    worker.on('failed', (job, error) =>
-      logger.warn({ jobId: job?.id, queue: worker.name, attempt: job?.attemptsMade, reason: error.message }, 'job failed'),
-    );
+    worker.on('completed', (job) => recordFinishedJob(worker.name, 'completed', job));
+    worker.on('failed', (job, error) => {
+      recordFinishedJob(worker.name, 'failed', job);
+      logger.warn({ jobId: job?.id, queue: worker.name, attempt: job?.attemptsMade, reason: error.message }, 'job failed');
+    });
     worker.on('error', (error) => logger.error({ queue: worker.name, err: error.message }, 'worker error'));
   }
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));

@@ -4,6 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { Job } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { Gauge } from 'prom-client';
 import type { RagscopeConfig } from '../config/config';
 import { isUserError, ValidationError } from '../errors';
 import type { HeapSeriesStore } from '../memory/heap-series-store';
@@ -30,6 +31,25 @@ export interface ServerDependencies {
 }
 
 const MAX_WAIT_SECONDS = 120;
+const QUEUE_STATES = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const;
+
+/** `ragscope_queue_jobs{queue,state}`, read from BullMQ when Prometheus scrapes, not polled. */
+function registerQueueDepthGauge(producer: RagscopeProducer): void {
+  // One gauge a registry: a second server in the same process (tests) takes the metric over.
+  metricsRegistry.removeSingleMetric('ragscope_queue_jobs');
+  new Gauge({
+    name: 'ragscope_queue_jobs',
+    help: 'Jobs in each queue by state, read from BullMQ at scrape time.',
+    labelNames: ['queue', 'state'] as const,
+    registers: [metricsRegistry],
+    async collect() {
+      for (const name of JOB_QUEUES) {
+        const counts = await (await producer.queue(name)).getJobCounts(...QUEUE_STATES);
+        for (const state of QUEUE_STATES) this.set({ queue: name, state }, counts[state] ?? 0);
+      }
+    },
+  });
+}
 const JOB_QUEUES: QueueName[] = [QUEUES.ragQuery, QUEUES.leakCheck];
 
 /** The HTTP API: enqueue and read results only; the pipeline runs in workers. */
@@ -97,7 +117,7 @@ async function buildApp(deps: ServerDependencies) {
     });
   });
 
-  app.post<{ Body: { query: string; user_id: string; top_k?: number; profile?: (typeof PROFILE_MODES)[number]; plant_bottleneck?: boolean }; Querystring: { wait?: number } }>(
+  app.post<{ Body: { query: string; user_id: string; top_k?: number; profile?: (typeof PROFILE_MODES)[number]; plant_bottleneck?: boolean }; Querystring: { wait?: string } }>(
     '/query',
     {
       ...mutating,
@@ -115,7 +135,8 @@ async function buildApp(deps: ServerDependencies) {
             plant_bottleneck: { type: 'boolean' },
           },
         },
-        querystring: { type: 'object', properties: { wait: { type: 'number', minimum: 0, maximum: MAX_WAIT_SECONDS } } },
+        // Query strings arrive as text; bodies are not coerced, so the number is checked here.
+        querystring: { type: 'object', properties: { wait: { type: 'string', pattern: '^\\d{1,3}(\\.\\d+)?$', description: `seconds, at most ${MAX_WAIT_SECONDS}` } } },
       },
     },
     async (request, reply) => {
@@ -128,7 +149,7 @@ async function buildApp(deps: ServerDependencies) {
         ...(body.plant_bottleneck ? { plantBottleneck: true } : {}),
       });
       const accepted = { job_id: enqueued.jobId, trace_id: enqueued.traceId, status_url: `/jobs/${enqueued.jobId}` };
-      const waitSeconds = Number(request.query.wait ?? 0);
+      const waitSeconds = Math.min(Number(request.query.wait ?? 0), MAX_WAIT_SECONDS);
       if (waitSeconds > 0) {
         try {
           const result = await producer.waitForQueryResult(enqueued.jobId, waitSeconds * 1000);
@@ -212,6 +233,7 @@ async function buildApp(deps: ServerDependencies) {
     };
   });
 
+  registerQueueDepthGauge(producer);
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.header('content-type', metricsRegistry.contentType).send(await metricsRegistry.metrics()),
   );

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { getHeapStatistics } from 'node:v8';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One registry a process, as Prometheus client conventions have it. */
 export const metricsRegistry = new Registry();
@@ -23,6 +24,50 @@ export const leakSuspected = new Gauge({
   name: 'ragscope_leak_suspected',
   help: '1 while a worker\u2019s leak alert is raised, else 0.',
   labelNames: ['worker'] as const,
+  registers: [metricsRegistry],
+});
+
+export const jobsTotal = new Counter({
+  name: 'ragscope_jobs_total',
+  help: 'Jobs this process finished, by queue and outcome.',
+  labelNames: ['queue', 'status'] as const,
+  registers: [metricsRegistry],
+});
+
+export const jobDurationSeconds = new Histogram({
+  name: 'ragscope_job_duration_seconds',
+  help: 'Processing time of finished jobs (from start to finish in the worker).',
+  labelNames: ['queue'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  registers: [metricsRegistry],
+});
+
+export const stageDurationSeconds = new Histogram({
+  name: 'ragscope_stage_duration_seconds',
+  help: 'Duration of each RAG pipeline stage.',
+  labelNames: ['stage'] as const,
+  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  registers: [metricsRegistry],
+});
+
+export const heapUsedBytes = new Gauge({
+  name: 'ragscope_heap_used_bytes',
+  help: 'V8 used heap of this process at scrape time (includes garbage not yet collected).',
+  registers: [metricsRegistry],
+  collect() {
+    this.set(getHeapStatistics().used_heap_size);
+  },
+});
+
+export const traceSampleRate = new Gauge({
+  name: 'ragscope_trace_sample_rate',
+  help: 'The trace sample rate ragscope applied last (adaptive: lower above the high-volume rate).',
+  registers: [metricsRegistry],
+});
+
+export const spansEstimatedTotal = new Counter({
+  name: 'ragscope_spans_estimated_total',
+  help: 'Spans of the traces this process decided to keep (the input of the cost estimate).',
   registers: [metricsRegistry],
 });
 

@@ -3,6 +3,8 @@ import type { RagQueryResult } from '../../src/queue/contracts';
 import { freePort, REDIS_URL, uniquePrefix } from '../helpers/env';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/processes';
 import { openTestQueue, type TestQueue } from '../helpers/redis';
+import { Queue, QueueEvents } from 'bullmq';
+import { QUEUES } from '../../src/queue/names';
 
 describe("a profiled job's SQL plan", () => {
   const prefix = uniquePrefix('findings');
@@ -45,5 +47,27 @@ describe("a profiled job's SQL plan", () => {
       expect(metrics).toContain(`ragscope_sql_findings_total{rule="${finding.rule}",severity="${finding.severity}"} 1`);
     }
     expect(metrics).toMatch(/^process_cpu_seconds_total \d/m);
+  });
+
+  it("the worker's /metrics counts finished jobs and their durations for both queues", async () => {
+    const leakQueue = new Queue(QUEUES.leakCheck, { connection: testQueue.connection, prefix });
+    const leakEvents = new QueueEvents(QUEUES.leakCheck, { connection: testQueue.connection.duplicate(), prefix });
+    try {
+      await leakEvents.waitUntilReady();
+      await (await leakQueue.add('leak-check', { iterations: 3 })).waitUntilFinished(leakEvents, 30_000);
+      await run({ query: 'kubernetes on-call runbook', userId: 'metrics' });
+    } finally {
+      await leakEvents.close();
+      await leakQueue.close();
+    }
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    for (const queue of ['rag-query', 'leak-check']) {
+      expect(metrics).toMatch(new RegExp(`^ragscope_jobs_total\\{queue="${queue}",status="completed"\\} [1-9]`, 'm'));
+      expect(metrics).toMatch(new RegExp(`^ragscope_job_duration_seconds_count\\{queue="${queue}"\\} [1-9]`, 'm'));
+    }
+    for (const stage of ['embed', 'retrieve', 'rerank', 'generate']) {
+      expect(metrics).toMatch(new RegExp(`^ragscope_stage_duration_seconds_count\\{stage="${stage}"\\} [1-9]`, 'm'));
+    }
+    expect(metrics).toMatch(/^ragscope_heap_used_bytes \d+/m);
   });
 });

@@ -1,21 +1,16 @@
 import type { Command } from 'commander';
-import { Gauge } from 'prom-client';
 import { loadConfig } from '../../config/config';
 import { ConfigError, ServiceUnavailableError } from '../../errors';
 import { createLogger } from '../../log';
 import { HeapSeriesStore } from '../../memory/heap-series-store';
 import { assertRedisReachable, createRedisConnection } from '../../queue/connection';
-import { QUEUES } from '../../queue/names';
 import { RagscopeProducer } from '../../queue/producer';
 import { openSqlClient } from '../../pipeline/store/sql-client';
 import { buildServer, type HealthCheck } from '../../server/app';
 import { isLoopback } from '../../server/auth';
 import { BOARD_PATH } from '../../server/board';
-import { metricsRegistry } from '../../telemetry/metrics';
 import { initTracing } from '../../telemetry/tracing';
 import { integerOption, runCommand } from '../run-command';
-
-const QUEUE_STATES = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const;
 
 export function registerServeCommand(program: Command): void {
   program
@@ -54,18 +49,6 @@ export function registerServeCommand(program: Command): void {
             },
           },
         ];
-        new Gauge({
-          name: 'ragscope_queue_jobs',
-          help: 'Jobs in each queue by state, read from BullMQ at scrape time.',
-          labelNames: ['queue', 'state'] as const,
-          registers: [metricsRegistry],
-          async collect() {
-            for (const name of [QUEUES.ragQuery, QUEUES.leakCheck]) {
-              const counts = await (await producer.queue(name)).getJobCounts(...QUEUE_STATES);
-              for (const state of QUEUE_STATES) this.set({ queue: name, state }, counts[state] ?? 0);
-            }
-          },
-        });
         const app = await buildServer({ config, producer, heapStore, logger, healthChecks });
         await app.listen({ port: options.port, host: options.host });
         const base = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;

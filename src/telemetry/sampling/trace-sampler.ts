@@ -1,5 +1,6 @@
 import type { SamplingConfig } from '../../config/config';
-import { traceSampleRate } from './sampling-policy';
+import { SPANS_PER_JOB, traceSampleRate } from './sampling-policy';
+import { spansEstimatedTotal, traceSampleRate as traceSampleRateGauge } from '../metrics';
 import type { JobRateMeter } from './job-rate';
 
 export interface SamplingDecision {
@@ -27,7 +28,10 @@ export class TraceSampler {
     const jobsPerHour = await this.meter.jobsPerHour();
     const rate = traceSampleRate(jobsPerHour, this.policy);
     this.lastRate = rate;
-    return { sampled: this.random() < rate, rate, jobsPerHour };
+    const sampled = this.random() < rate;
+    traceSampleRateGauge.set(rate);
+    if (sampled) spansEstimatedTotal.inc(SPANS_PER_JOB);
+    return { sampled, rate, jobsPerHour };
   }
 
   /** The rate of the last decision, for the `ragscope_trace_sample_rate` gauge. */
