@@ -2,7 +2,7 @@ import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RagscopeConfig } from '../src/config/config';
-import { assertRedisReachable, createRedisConnection } from '../src/queue/connection';
+import { assertRedisReachable, createRedisConnection, warnUnlessNoEviction } from '../src/queue/connection';
 import { QUEUES, type QueueName } from '../src/queue/names';
 import { HeapSeriesStore } from '../src/memory/heap-series-store';
 import { defaultWorkerId, HeapMonitor } from '../src/memory/heap-monitor';
@@ -54,6 +54,7 @@ export async function startWorkers(
   const store = await openDocumentStore(config);
   const connection: Redis = createRedisConnection(config.redisUrl, 'worker');
   connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+  await warnUnlessNoEviction(connection, logger);
 
   const profiler = await JobProfiler.create({ outputDir: config.profiling.outputDir, top: config.profiling.top }).catch(
     (error: Error) => {
@@ -71,6 +72,7 @@ export async function startWorkers(
           store,
           plantBottleneck: config.plantBottleneck,
           redactUserIds: config.redactUserIds,
+          logQueries: config.logQueries,
           logger,
           profiling: config.profiling,
           profiler,

@@ -17,6 +17,7 @@ import { sqlFindingsTotal } from '../src/telemetry/metrics';
 
 export interface RagQueryProcessorOptions extends PipelineOptions {
   redactUserIds: boolean;
+  logQueries: boolean;
   logger: Logger;
   profiling: ProfilingConfig;
   /** Absent when per-job profiling could not be set up; jobs then run unprofiled. */
@@ -44,6 +45,11 @@ export function createRagQueryProcessor(options: RagQueryProcessorOptions) {
     }
     const data = parsed.data;
     const enqueuedAt = data.enqueuedAt ? Date.parse(data.enqueuedAt) : job.timestamp;
+    // Query text and user ids are personal data: logged only when RAGSCOPE_LOG_QUERIES=1.
+    options.logger.debug(
+      { jobId: job.id, queryLength: data.query.length, ...(options.logQueries ? { query: data.query, userId: data.userId } : {}) },
+      'rag-query job started',
+    );
 
     return inSpan(
       'rag.job',

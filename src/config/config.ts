@@ -25,6 +25,8 @@ export interface RagscopeConfig {
   plantBottleneck: boolean;
   /** Hash user ids before they become span tags. */
   redactUserIds: boolean;
+  /** Query text and user ids may appear in logs (off: they never do). */
+  logQueries: boolean;
   /** Attempts for a job whose failure is transient (invalid data is never retried). */
   jobAttempts: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -151,6 +153,7 @@ const variables = {
   RAGSCOPE_WORKER_CONCURRENCY: integerIn(1, 64),
   RAGSCOPE_PLANT_BOTTLENECK: booleanFlag,
   RAGSCOPE_REDACT: booleanFlag,
+  RAGSCOPE_LOG_QUERIES: booleanFlag,
   RAGSCOPE_JOB_ATTEMPTS: integerIn(1, 20),
   RAGSCOPE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   RAGSCOPE_METRICS_PORT: integerIn(1, 65535),
@@ -228,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RagscopeConfig
     workerConcurrency: parsed.RAGSCOPE_WORKER_CONCURRENCY ?? 2,
     plantBottleneck: parsed.RAGSCOPE_PLANT_BOTTLENECK ?? false,
     redactUserIds: parsed.RAGSCOPE_REDACT ?? false,
+    logQueries: parsed.RAGSCOPE_LOG_QUERIES ?? false,
     jobAttempts: parsed.RAGSCOPE_JOB_ATTEMPTS ?? 3,
     logLevel: parsed.RAGSCOPE_LOG_LEVEL ?? 'info',
     agentConfigured: Boolean(parsed.DD_TRACE_AGENT_URL || parsed.DD_AGENT_HOST),

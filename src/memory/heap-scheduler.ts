@@ -2,7 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RagscopeConfig } from '../config/config';
-import { createRedisConnection } from '../queue/connection';
+import { createRedisConnection, warnUnlessNoEviction } from '../queue/connection';
 import { QUEUES } from '../queue/names';
 import { heapGrowthMbPerHour, leakSuspected } from '../telemetry/metrics';
 import { postAlert } from './alert-webhook';
@@ -30,6 +30,7 @@ export class HeapScheduler {
   static async start(config: RagscopeConfig, logger: Logger): Promise<HeapScheduler> {
     const connection = createRedisConnection(config.redisUrl, 'worker');
     connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
+    await warnUnlessNoEviction(connection, logger);
     const store = new HeapSeriesStore(connection, config.queuePrefix, {
       maxSamples: config.memory.seriesMaxSamples,
       sampleIntervalMs: config.memory.sampleIntervalMs,

@@ -63,3 +63,26 @@ export async function assertRedisReachable(redisUrl: string, timeoutMs = 2000): 
     (probe as unknown as { stream?: { destroy(): void } }).stream?.destroy();
   }
 }
+
+/**
+ * Redis' eviction policy, or undefined when CONFIG is not allowed (managed Redis often blocks it).
+ * Anything but `noeviction` lets Redis delete queue keys under memory pressure: jobs vanish.
+ */
+export async function readEvictionPolicy(redis: Redis): Promise<string | undefined> {
+  try {
+    const reply = (await redis.call('CONFIG', 'GET', 'maxmemory-policy')) as string[];
+    return reply[1];
+  } catch {
+    return undefined;
+  }
+}
+
+export async function warnUnlessNoEviction(redis: Redis, logger: { warn: (fields: object, message: string) => void }): Promise<void> {
+  const policy = await readEvictionPolicy(redis);
+  if (policy && policy !== 'noeviction') {
+    logger.warn(
+      { maxmemoryPolicy: policy, fix: 'CONFIG SET maxmemory-policy noeviction (and in redis.conf)' },
+      `Redis maxmemory-policy is ${policy}: under memory pressure Redis may evict queue keys and lose jobs; use noeviction`,
+    );
+  }
+}

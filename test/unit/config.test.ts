@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       workerConcurrency: 2,
       plantBottleneck: false,
       redactUserIds: false,
+      logQueries: false,
       jobAttempts: 3,
       logLevel: 'info',
       agentConfigured: false,

@@ -3,7 +3,7 @@ import { loadConfig } from '../../config/config';
 import { ConfigError, ServiceUnavailableError } from '../../errors';
 import { createLogger } from '../../log';
 import { HeapSeriesStore } from '../../memory/heap-series-store';
-import { assertRedisReachable, createRedisConnection } from '../../queue/connection';
+import { assertRedisReachable, createRedisConnection, warnUnlessNoEviction } from '../../queue/connection';
 import { RagscopeProducer } from '../../queue/producer';
 import { openSqlClient } from '../../pipeline/store/sql-client';
 import { buildServer, type HealthCheck } from '../../server/app';
@@ -33,6 +33,7 @@ export function registerServeCommand(program: Command): void {
         const producer = new RagscopeProducer(config);
         const redis = createRedisConnection(config.redisUrl, 'producer');
         redis.on('error', () => undefined);
+        await warnUnlessNoEviction(redis, logger);
         const heapStore = new HeapSeriesStore(redis, config.queuePrefix, {
           maxSamples: config.memory.seriesMaxSamples,
           sampleIntervalMs: config.memory.sampleIntervalMs,
