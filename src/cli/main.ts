@@ -13,6 +13,7 @@ import { registerTrendCommand } from './commands/trend';
 import { registerSchedulerCommand } from './commands/scheduler';
 import { registerMemoryCommand } from './commands/memory';
 import { registerServeCommand } from './commands/serve';
+import { registerDoctorCommand } from './commands/doctor';
 import { registerWorkerCommand } from './commands/worker';
 
 /** `ragscope <command>`: every process of the system starts here. */
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerTrendCommand(program);
   registerSchedulerCommand(program);
   registerMemoryCommand(program);
+  registerDoctorCommand(program);
   registerDemoCommand(program);
   return program;
 }
