@@ -30,6 +30,8 @@ function recordFinishedJob(queue: string, status: 'completed' | 'failed', job: J
 
 export interface RunningWorkers {
   store: DocumentStore;
+  /** Key of this process's heap series. */
+  workerId: string;
   workers: Worker[];
   /** Stops taking jobs, lets active ones finish, then closes every connection. */
   close(): Promise<void>;
@@ -137,6 +139,7 @@ export async function startWorkers(
   let closing: Promise<void> | undefined;
   return {
     store,
+    workerId: heapMonitor.workerId,
     workers,
     close: () =>
       (closing ??= (async () => {

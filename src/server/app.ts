@@ -62,8 +62,7 @@ async function buildApp(deps: ServerDependencies) {
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: config.server.bodyLimitBytes,
-    // Query text and user ids are in bodies, which are not logged; ids in URLs are not personal.
-    disableRequestLogging: false,
+    // Request logs carry method, URL and status only: query text and user ids are in bodies, never logged.
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
   });
 

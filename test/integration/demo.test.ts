@@ -28,5 +28,13 @@ describe('npm run demo', () => {
     expect(run.stdout.match(/^trace [0-9a-f]{32}  6 spans/gm)).toHaveLength(3);
     expect(run.stdout).toMatch(/rerank\.algorithm=quadratic-dedupe/);
     expect(run.stdout).toMatch(/^rag\.enqueue .*\n  rag\.job .*\n    rag\.embed/m);
+    // The profiled query names the planted function with its file:line, and its SQL findings.
+    expect(run.stdout).toMatch(/^hotspots \(self time\):\n.*removeNearDuplicatesQuadratic {2}src\/pipeline\/rerank\.ts:\d+/m);
+    expect(run.stdout).toMatch(/^sql finding \[\w+\] [a-z-]+: /m);
+    // Both leak checks, with and without the planted leak, and the scheduler's verdict.
+    expect(run.stdout).toMatch(/^no leak: [\d.]+ KB\/iteration/m);
+    expect(run.stdout).toMatch(/^leak: the heap grows [\d.]+ KB\/iteration[\s\S]*retainInLeakyCache {2}src\/pipeline\/leak-plant\.ts:\d+/m);
+    expect(run.stdout).toMatch(/^── heap scheduler[^\n]*\n\S+: (LEAK SUSPECTED|ok) — /m);
+    for (const path of ['/admin/queues', '/metrics', '/docs']) expect(run.stdout).toMatch(new RegExp(`http://127\\.0\\.0\\.1:\\d+${path}`));
   }, 120_000);
 });

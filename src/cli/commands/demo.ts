@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { loadConfig, type RagscopeConfig } from '../../config/config';
 import { createLogger } from '../../log';
+import { redisForDemo } from '../../queue/private-redis';
+import { QUEUES } from '../../queue/names';
 import { startLocalIntake } from '../../telemetry/intake/intake-server';
 import { renderWaterfall } from '../../telemetry/intake/waterfall';
 import type { ExportedSpan } from '../../telemetry/intake/exported-span';
 import { STAGES } from '../../pipeline/pipeline';
 import { flushTraces, initTracing } from '../../telemetry/tracing';
-import { formatHotspots, formatQueryResult, hotspotRows } from './enqueue';
+import { formatHotspots, formatLeakCheckResult, formatQueryResult, hotspotRows } from './enqueue';
 import { runCommand } from '../run-command';
 
 const DEMO_QUERIES = [
@@ -20,60 +22,105 @@ const DEMO_QUERIES = [
   },
 ];
 
+const EXPECTED_SPANS = ['rag.enqueue', 'rag.job', ...STAGES.map((stage) => `rag.${stage}`)];
+
 /**
- * The guided tour on embedded defaults: a private trace intake, a worker in this process on
- * PGlite, three queries (one through the planted O(n²) rerank), then each answer with its stage
- * timings and the trace waterfall that crossed the queue.
+ * The guided tour on embedded defaults: a private trace intake (and Redis, if none answers), a
+ * worker, the heap scheduler on a fast period and the HTTP server, all in this process on PGlite;
+ * then queries (one through the planted O(n²) rerank, profiled) and two leak checks, with what
+ * ragscope saw of each.
  */
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run intake, worker and queries in one process on embedded defaults and print what ragscope sees')
+    .description('run intake, worker, scheduler and server in one process on embedded defaults and print what ragscope sees')
+    .option('--keep-running', 'stay up afterwards (Ctrl-C to stop) to explore Bull Board, /metrics and /docs')
     .action(
-      runCommand(async () => {
+      runCommand(async (options: { keepRunning?: boolean }) => {
+        const say = (text = ''): boolean => process.stdout.write(`${text}\n`);
+        const redis = await redisForDemo();
         const intake = await startLocalIntake({ port: 0 });
+        const base = loadConfig({ ...process.env, REDIS_URL: redis.url });
         const config: RagscopeConfig = {
-          ...loadConfig(),
+          ...base,
           agentUrl: intake.url,
           // Its own prefix: the demo never touches real queues, and cleans up after itself.
           queuePrefix: `ragscope-demo-${process.pid}`,
-          logLevel: 'warn',
+          // The tour prints what matters; JSON log lines would only interleave with it.
+          logLevel: 'error',
+          // A tour shows every trace; production keeps DD_TRACE_SAMPLE_RATE (0.1 by default).
+          sampling: { ...base.sampling, baseRate: 1, highVolumeRate: 1 },
+          // Hours compressed into seconds, so the threshold is scaled too (0.3 MB/s).
+          memory: { ...base.memory, sampleIntervalMs: 500, forceGc: true, leakThresholdMbPerHour: 1000 },
         };
-        // A tour shows every trace; production keeps DD_TRACE_SAMPLE_RATE (0.1 by default).
-        config.sampling = { ...config.sampling, baseRate: 1, highVolumeRate: 1 };
         initTracing(config, { flushIntervalMs: 200 });
+        const logger = createLogger(config.logLevel, 'ragscope-demo');
         const { startWorkers } = await import('../../../workers');
         const { RagscopeProducer } = await import('../../queue/producer');
-        const say = (text: string): boolean => process.stdout.write(`${text}\n`);
+        const { HeapScheduler } = await import('../../memory/heap-scheduler');
+        const { buildServer } = await import('../../server/app');
 
-        say(`ragscope demo  (trace intake ${intake.url}, database: embedded PGlite unless DATABASE_URL is set)\n`);
         const producer = new RagscopeProducer(config);
-        const running = await startWorkers(config, createLogger(config.logLevel, 'ragscope-demo'));
+        const running = await startWorkers(config, logger);
+        const scheduler = await HeapScheduler.start(config, logger);
+        const app = await buildServer({
+          config,
+          producer,
+          heapStore: scheduler.store,
+          logger,
+          healthChecks: [{ name: 'redis', check: async () => 'reachable' }],
+        });
+        const url = await app.listen({ port: 0, host: '127.0.0.1' });
         try {
+          say(`ragscope demo: Redis ${redis.stop ? `(private) ${redis.url}` : redis.url}, database ${running.store.sql.description}, trace intake ${intake.url}`);
+          say();
           for (const [index, input] of DEMO_QUERIES.entries()) {
             const enqueued = await producer.enqueueQuery(input);
             const result = await producer.waitForQueryResult(enqueued.jobId, 60_000);
-            say(`── query ${index + 1}/${DEMO_QUERIES.length}${input.plantBottleneck ? ' (planted O(n²) rerank)' : ''}: ${input.query}`);
+            say(`── query ${index + 1}/${DEMO_QUERIES.length}${input.plantBottleneck ? ' (planted O(n²) rerank, profiled)' : ''}: ${input.query}`);
             say(formatQueryResult(result));
             if (result.hotspots) say(formatHotspots(hotspotRows(result.hotspots), 'ms', result.profilePath));
             await flushTraces();
             const spans = await waitForSpans(() => intake.store.trace(enqueued.traceId ?? ''));
             say(spans.length > 0 ? renderWaterfall(spans) : '(no trace: tracing is off, DD_TRACE_ENABLED=false)');
-            say('');
+            say();
           }
-          say('Next: `ragscope intake` + `ragscope worker` + `ragscope enqueue query "..." -u you --wait`, then `ragscope trace <id>`.');
+          for (const retainLeak of [false, true]) {
+            const enqueued = await producer.enqueueLeakCheck({ iterations: 20, retainLeak });
+            const result = await producer.waitForLeakCheckResult(enqueued.jobId, 120_000);
+            say(`── leak-check, 20 iterations${retainLeak ? ', with the planted leak' : ''}`);
+            say(formatLeakCheckResult(result));
+          }
+          const verdict = await waitForVerdict(scheduler.store, running.workerId);
+          say('── heap scheduler: this process, sampled every 0.5 s (hourly in production); it just ran the planted leak');
+          say(verdict ? `${running.workerId}: ${verdict.alert.raised ? 'LEAK SUSPECTED' : 'ok'} — ${verdict.verdict.reason}` : 'no verdict yet');
+          say();
+          say(`Bull Board  ${url}/admin/queues`);
+          say(`metrics     ${url}/metrics   (queue depth: ragscope_queue_jobs)`);
+          say(`API docs    ${url}/docs`);
+          if (options.keepRunning) {
+            say('\nstill running: Ctrl-C to stop');
+            await new Promise<void>((resolve) => {
+              process.once('SIGINT', resolve);
+              process.once('SIGTERM', resolve);
+            });
+          } else {
+            say('\nNext: `ragscope intake`, `ragscope worker`, `ragscope scheduler`, `ragscope serve`, then `ragscope enqueue query "..." -u you --wait`.');
+          }
         } finally {
-          const queue = await producer.queue('rag-query');
+          await app.close();
+          await scheduler.close();
           await running.close();
-          await queue.obliterate({ force: true }).catch(() => undefined);
+          for (const name of [QUEUES.ragQuery, QUEUES.leakCheck, QUEUES.heapSample]) {
+            await (await producer.queue(name)).obliterate({ force: true }).catch(() => undefined);
+          }
           await producer.close();
           await intake.close();
+          redis.stop?.();
         }
       }),
     );
 }
-
-const EXPECTED_SPANS = ['rag.enqueue', 'rag.job', ...STAGES.map((stage) => `rag.${stage}`)];
 
 /** Polls until the producer's and the worker's spans have all arrived, or 5 s pass. */
 async function waitForSpans(read: () => ExportedSpan[]): Promise<ExportedSpan[]> {
@@ -85,4 +132,18 @@ async function waitForSpans(read: () => ExportedSpan[]): Promise<ExportedSpan[]>
     spans = read();
   }
   return spans;
+}
+
+type VerdictStore = { verdict(workerId: string): Promise<{ alert: { raised: boolean }; verdict: { reason: string; decision: string } } | undefined> };
+
+/** The scheduler's settled verdict: an alert raised (2 leak windows in a row) or a clean window; at most 10 s. */
+async function waitForVerdict(store: VerdictStore, workerId: string) {
+  const deadline = Date.now() + 10_000;
+  const settled = (verdict: Awaited<ReturnType<VerdictStore['verdict']>>) => verdict && (verdict.alert.raised || verdict.verdict.decision === 'no-leak');
+  let verdict = await store.verdict(workerId);
+  while (!settled(verdict) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    verdict = await store.verdict(workerId);
+  }
+  return verdict;
 }
