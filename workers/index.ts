@@ -66,6 +66,8 @@ export async function startWorkers(
   );
   // One gate for every queue of this process: a profiled job or a leak check runs alone in it.
   const gate = new ExclusiveGate();
+  // A killed worker stops renewing its locks; another worker takes the job back after lockMs.
+  const stallOptions = { lockDuration: config.lockMs, stalledInterval: config.stalledIntervalMs, maxStalledCount: config.maxStalledCount };
   const processors = {
     [QUEUES.ragQuery]: () =>
       new Worker(
@@ -83,7 +85,7 @@ export async function startWorkers(
           slowJobs: new SlowJobRegistry(connection, config.queuePrefix),
           sampler: new TraceSampler(new JobRateMeter(connection, config.queuePrefix), config.sampling),
         }),
-        { connection, prefix: config.queuePrefix, concurrency: options.concurrency ?? config.workerConcurrency },
+        { connection, prefix: config.queuePrefix, concurrency: options.concurrency ?? config.workerConcurrency, ...stallOptions },
       ),
     [QUEUES.leakCheck]: () =>
       new Worker(
@@ -97,7 +99,7 @@ export async function startWorkers(
           sourceMapper: profiler?.sourceMapper,
         }),
         // One at a time: two leak checks in one heap would measure each other.
-        { connection, prefix: config.queuePrefix, concurrency: 1 },
+        { connection, prefix: config.queuePrefix, concurrency: 1, ...stallOptions },
       ),
   };
   const consumed = options.queues ?? [QUEUES.ragQuery, QUEUES.leakCheck];

@@ -29,6 +29,12 @@ export interface RagscopeConfig {
   logQueries: boolean;
   /** Attempts for a job whose failure is transient (invalid data is never retried). */
   jobAttempts: number;
+  /** BullMQ lock duration: a job whose worker stops renewing it this long is considered stalled. */
+  lockMs: number;
+  /** How often workers look for stalled jobs to put back in the queue. */
+  stalledIntervalMs: number;
+  /** Stalls (worker deaths mid-job) a job survives before it fails. */
+  maxStalledCount: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** DD_AGENT_HOST or DD_TRACE_AGENT_URL was set: a Datadog agent (or an intake) is expected there. */
   agentConfigured: boolean;
@@ -155,6 +161,9 @@ const variables = {
   RAGSCOPE_REDACT: booleanFlag,
   RAGSCOPE_LOG_QUERIES: booleanFlag,
   RAGSCOPE_JOB_ATTEMPTS: integerIn(1, 20),
+  RAGSCOPE_LOCK_MS: integerIn(500, 3_600_000),
+  RAGSCOPE_STALLED_INTERVAL_MS: integerIn(500, 3_600_000),
+  RAGSCOPE_MAX_STALLED_COUNT: integerIn(0, 1000),
   RAGSCOPE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   RAGSCOPE_METRICS_PORT: integerIn(1, 65535),
   RAGSCOPE_HEAP_SAMPLE_INTERVAL_MS: integerIn(100, 7 * 24 * 3_600_000),
@@ -233,6 +242,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RagscopeConfig
     redactUserIds: parsed.RAGSCOPE_REDACT ?? false,
     logQueries: parsed.RAGSCOPE_LOG_QUERIES ?? false,
     jobAttempts: parsed.RAGSCOPE_JOB_ATTEMPTS ?? 3,
+    // BullMQ's own defaults, except stalls: a crash-looping host should not fail a job at its first death.
+    lockMs: parsed.RAGSCOPE_LOCK_MS ?? 30_000,
+    stalledIntervalMs: parsed.RAGSCOPE_STALLED_INTERVAL_MS ?? 30_000,
+    maxStalledCount: parsed.RAGSCOPE_MAX_STALLED_COUNT ?? 3,
     logLevel: parsed.RAGSCOPE_LOG_LEVEL ?? 'info',
     agentConfigured: Boolean(parsed.DD_TRACE_AGENT_URL || parsed.DD_AGENT_HOST),
     metricsPort: parsed.RAGSCOPE_METRICS_PORT,
