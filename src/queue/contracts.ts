@@ -139,6 +139,8 @@ export function describeIssues(error: z.ZodError): string {
       const field = issue.path.length > 0 ? issue.path.join('.') : 'data';
       if (issue.code === 'unrecognized_keys') return `${field}: unknown field(s) ${issue.keys.join(', ')}`;
       if (issue.code === 'invalid_type' && issue.path.length === 0) return 'data: must be a JSON object';
+      // zod's own wording for a missing nested field ("expected string, received undefined").
+      if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) return `${field}: is required`;
       return `${field}: ${issue.message}`;
     })
     .join('; ');
