@@ -9,7 +9,8 @@ export const START_REDIS_HINT =
 /**
  * `worker`: blocks on BullMQ commands and must survive Redis restarts, so requests wait for the
  * connection forever (BullMQ requires `maxRetriesPerRequest: null` there).
- * `producer`: a caller is waiting, so a dead Redis must surface as an error within seconds.
+ * `producer`: a caller is waiting, so a command during an outage fails within seconds; the
+ * connection itself keeps reconnecting, so a long-lived producer (serve) recovers by itself.
  */
 export type ConnectionRole = 'worker' | 'producer';
 
@@ -20,7 +21,7 @@ export function createRedisConnection(redisUrl: string, role: ConnectionRole): R
       : {
           maxRetriesPerRequest: 1,
           connectTimeout: 3000,
-          retryStrategy: (attempt) => (attempt > 3 ? null : Math.min(attempt * 200, 1000)),
+          retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
         };
   return new Redis(redisUrl, { ...options, lazyConnect: false });
 }

@@ -159,6 +159,8 @@ export class RagscopeProducer {
     let queue = this.queues.get(queueName);
     if (!queue) {
       queue = new Queue(queueName, { connection, prefix: this.config.queuePrefix });
+      // Connection errors during an outage reach callers through their failing commands.
+      queue.on('error', () => undefined);
       this.queues.set(queueName, queue);
     }
     return queue;
