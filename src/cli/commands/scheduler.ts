@@ -5,6 +5,7 @@ import { HeapScheduler } from '../../memory/heap-scheduler';
 import { assertRedisReachable } from '../../queue/connection';
 import { serveMetrics } from '../../telemetry/metrics';
 import { runCommand } from '../run-command';
+import { flushTraces } from '../../telemetry/tracing';
 
 export function registerSchedulerCommand(program: Command): void {
   program
@@ -29,6 +30,9 @@ export function registerSchedulerCommand(program: Command): void {
         logger.info('scheduler stopping');
         metricsServer?.close();
         await scheduler.close();
+        // Spans still buffered get a bounded flush; a hung agent must not hold the exit past the grace period.
+        await flushTraces();
+        process.exit(process.exitCode ?? 0);
       }),
     );
 }

@@ -9,7 +9,7 @@ import { openSqlClient } from '../../pipeline/store/sql-client';
 import { buildServer, type HealthCheck } from '../../server/app';
 import { isLoopback } from '../../server/auth';
 import { BOARD_PATH } from '../../server/board';
-import { initTracing } from '../../telemetry/tracing';
+import { flushTraces, initTracing } from '../../telemetry/tracing';
 import { integerOption, runCommand } from '../run-command';
 
 export function registerServeCommand(program: Command): void {
@@ -62,6 +62,9 @@ export function registerServeCommand(program: Command): void {
         await producer.close();
         await redis.quit();
         await postgres?.close();
+        // Spans still buffered get a bounded flush; a hung agent must not hold the exit past the grace period.
+        await flushTraces();
+        process.exit(process.exitCode ?? 0);
       }),
     );
 }

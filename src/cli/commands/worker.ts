@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { QUEUES, type QueueName } from '../../queue/names';
 import { loadConfig } from '../../config/config';
 import { createLogger } from '../../log';
-import { initTracing } from '../../telemetry/tracing';
+import { flushTraces, initTracing } from '../../telemetry/tracing';
 import { integerOption, runCommand } from '../run-command';
 
 /** Seconds active jobs get to finish after SIGTERM/SIGINT before the process gives up on them. */
@@ -41,6 +41,9 @@ export function registerWorkerCommand(program: Command): void {
           process.once('SIGINT', shutdown);
         });
         logger.info('worker stopped');
+        // Spans still buffered get a bounded flush; a hung agent must not hold the exit past the grace period.
+        await flushTraces();
+        process.exit(process.exitCode ?? 0);
       }),
     );
 }
