@@ -27,6 +27,8 @@ export interface RagQueryProcessorOptions extends PipelineOptions {
   slowJobs: SlowJobRegistry;
   /** Decides traces that start here (jobs enqueued without a carrier). */
   sampler: TraceSampler;
+  /** The pipeline to run; a stand-in lets bench/queue-throughput measure the queue path alone. */
+  pipeline?: typeof runRagPipeline;
 }
 
 /**
@@ -100,7 +102,8 @@ async function runProfiledWhenSelected(
 
   const startedAt = performance.now();
   if (!decision.profile || !options.profiler) {
-    const result = await options.gate.shared(() => runRagPipeline(data, options));
+    const pipeline = options.pipeline ?? runRagPipeline;
+    const result = await options.gate.shared(() => pipeline(data, options));
     const durationMs = performance.now() - startedAt;
     options.overhead.record(Date.now(), durationMs, 0);
     if (durationMs > options.profiling.slowJobMs && data.profile === 'auto') await options.slowJobs.markSlow(fingerprint, durationMs);
@@ -109,7 +112,7 @@ async function runProfiledWhenSelected(
 
   const profiler = options.profiler;
   const profiled = await options.gate.exclusive(() =>
-    profiler.profile(job.id ?? 'unknown', () => runRagPipeline(data, { ...options, explainRetrieve: true })),
+    profiler.profile(job.id ?? 'unknown', () => (options.pipeline ?? runRagPipeline)(data, { ...options, explainRetrieve: true })),
   );
   for (const finding of profiled.value.findings ?? []) sqlFindingsTotal.inc({ rule: finding.rule, severity: finding.severity });
   options.overhead.record(Date.now(), performance.now() - startedAt, profiled.profilingMs);

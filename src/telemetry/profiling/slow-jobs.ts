@@ -3,15 +3,20 @@ import type { Redis } from 'ioredis';
 
 /** How long a slow run is remembered: long enough for retries (exponential backoff) and repeats. */
 const REMEMBER_MS = 60 * 60_000;
+/** How long "no job was slow lately" is believed before Redis is asked again. */
+const EMPTY_CACHE_MS = 5_000;
 
 /**
  * Remembers jobs that ran slow without a profile, so their next run (a retry, or the same request
  * enqueued again) is profiled automatically: the slow case is the one worth a profile.
  */
 export class SlowJobRegistry {
+  private knownEmptyUntilMs = 0;
+
   constructor(
     private readonly redis: Redis,
     private readonly keyPrefix: string,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Same queue and same request parameters = the same job, whoever enqueued it. */
@@ -20,11 +25,23 @@ export class SlowJobRegistry {
   }
 
   async markSlow(fingerprint: string, durationMs: number): Promise<void> {
-    await this.redis.set(this.key(fingerprint), String(Math.round(durationMs)), 'PX', REMEMBER_MS);
+    await this.redis
+      .multi()
+      .set(this.key(fingerprint), String(Math.round(durationMs)), 'PX', REMEMBER_MS)
+      .set(this.anyKey(), '1', 'PX', REMEMBER_MS)
+      .exec();
+    this.knownEmptyUntilMs = 0;
   }
 
+  /**
+   * Whether this request ran slow lately. Usually nothing did, and then this answers from memory:
+   * one Redis read every few seconds instead of one per job on the hot path.
+   */
   async wasSlow(fingerprint: string): Promise<boolean> {
-    return (await this.redis.exists(this.key(fingerprint))) === 1;
+    if (this.now() < this.knownEmptyUntilMs) return false;
+    const [anySlow, thisSlow] = await this.redis.mget(this.anyKey(), this.key(fingerprint));
+    if (!anySlow) this.knownEmptyUntilMs = this.now() + EMPTY_CACHE_MS;
+    return Boolean(thisSlow);
   }
 
   async forget(fingerprint: string): Promise<void> {
@@ -33,5 +50,10 @@ export class SlowJobRegistry {
 
   private key(fingerprint: string): string {
     return `${this.keyPrefix}:ragscope:slow:${fingerprint}`;
+  }
+
+  /** Set while any run was slow within REMEMBER_MS, across all workers. */
+  private anyKey(): string {
+    return `${this.keyPrefix}:ragscope:slow-any`;
   }
 }
