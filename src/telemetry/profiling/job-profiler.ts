@@ -38,6 +38,9 @@ export interface JobProfilerOptions {
  * and are mapped back to the TypeScript sources through the build's source maps.
  */
 export class JobProfiler {
+  /** Our own profile running now: then the wall profiler is busy with us, not held by dd-trace. */
+  private ownProfiles = 0;
+
   private constructor(
     private readonly options: JobProfilerOptions,
     /** Maps compiled positions to TypeScript ones; shared with heap profiles of the same process. */
@@ -56,12 +59,21 @@ export class JobProfiler {
    * the dd-trace continuous profiler holds it, per-job profiles step aside instead of throwing.
    */
   unavailableReason(): string | undefined {
-    return time.isStarted()
+    return time.isStarted() && this.ownProfiles === 0
       ? 'the wall profiler is in use (the continuous profiler, DD_PROFILING_ENABLED=true, owns it)'
       : undefined;
   }
 
   async profile<T>(jobId: string, work: () => Promise<T>): Promise<JobProfile<T>> {
+    this.ownProfiles++;
+    try {
+      return await this.profileAlone(jobId, work);
+    } finally {
+      this.ownProfiles--;
+    }
+  }
+
+  private async profileAlone<T>(jobId: string, work: () => Promise<T>): Promise<JobProfile<T>> {
     let profilingMs = 0;
     const timed = <R>(step: () => R): R => {
       const startedAt = performance.now();
