@@ -86,11 +86,14 @@ async function runProfiledWhenSelected(
   span: Span,
   options: RagQueryProcessorOptions,
 ): Promise<Omit<RagQueryResult, 'traceId'>> {
-  const fingerprint = SlowJobRegistry.fingerprint(QUEUES.ragQuery, {
-    query: data.query,
-    topK: data.topK,
-    plantBottleneck: data.plantBottleneck ?? false,
-  });
+  // Hashed only when needed: usually no job was slow lately and the registry answers from memory.
+  let fingerprintCache: string | undefined;
+  const fingerprint = (): string =>
+    (fingerprintCache ??= SlowJobRegistry.fingerprint(QUEUES.ragQuery, {
+      query: data.query,
+      topK: data.topK,
+      plantBottleneck: data.plantBottleneck ?? false,
+    }));
   const decision = decideProfiling(options.profiling, {
     mode: data.profile,
     random: Math.random(),
@@ -106,7 +109,7 @@ async function runProfiledWhenSelected(
     const result = await options.gate.shared(() => pipeline(data, options));
     const durationMs = performance.now() - startedAt;
     options.overhead.record(Date.now(), durationMs, 0);
-    if (durationMs > options.profiling.slowJobMs && data.profile === 'auto') await options.slowJobs.markSlow(fingerprint, durationMs);
+    if (durationMs > options.profiling.slowJobMs && data.profile === 'auto') await options.slowJobs.markSlow(fingerprint(), durationMs);
     return { ...result, profiling: { profiled: false, reason: decision.reason } };
   }
 
@@ -116,7 +119,7 @@ async function runProfiledWhenSelected(
   );
   for (const finding of profiled.value.findings ?? []) sqlFindingsTotal.inc({ rule: finding.rule, severity: finding.severity });
   options.overhead.record(Date.now(), performance.now() - startedAt, profiled.profilingMs);
-  await options.slowJobs.forget(fingerprint);
+  await options.slowJobs.forget(fingerprint());
   const top = profiled.hotspots[0];
   if (top) span.setAttributes({ 'profiling.top_function': top.function, 'profiling.top_line': `${top.file}:${top.line}` });
   return {

@@ -8,7 +8,7 @@ import {
   type Span,
   type SpanKind,
 } from '@opentelemetry/api';
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { getTracer } from './tracing';
 
 export interface SpanOptions {
@@ -30,9 +30,11 @@ function isUnsampled(parent: Context): boolean {
 }
 
 function unsampledRoot(): Context {
+  // randomUUID draws from a cached entropy pool: far cheaper per job than randomBytes, still unique.
+  const traceId = randomUUID().replace(/-/g, '');
   return trace.setSpanContext(context.active(), {
-    traceId: randomBytes(16).toString('hex'),
-    spanId: randomBytes(8).toString('hex'),
+    traceId,
+    spanId: randomUUID().replace(/-/g, '').slice(0, 16),
     traceFlags: TraceFlags.NONE,
     isRemote: false,
   });

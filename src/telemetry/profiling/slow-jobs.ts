@@ -37,9 +37,11 @@ export class SlowJobRegistry {
    * Whether this request ran slow lately. Usually nothing did, and then this answers from memory:
    * one Redis read every few seconds instead of one per job on the hot path.
    */
-  async wasSlow(fingerprint: string): Promise<boolean> {
+  /** `fingerprint` may be a function, so the hash is computed only when Redis must be asked. */
+  async wasSlow(fingerprint: string | (() => string)): Promise<boolean> {
     if (this.now() < this.knownEmptyUntilMs) return false;
-    const [anySlow, thisSlow] = await this.redis.mget(this.anyKey(), this.key(fingerprint));
+    const key = this.key(typeof fingerprint === 'function' ? fingerprint() : fingerprint);
+    const [anySlow, thisSlow] = await this.redis.mget(this.anyKey(), key);
     if (!anySlow) this.knownEmptyUntilMs = this.now() + EMPTY_CACHE_MS;
     return Boolean(thisSlow);
   }
