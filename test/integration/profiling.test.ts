@@ -60,7 +60,8 @@ describe('per-job CPU profiles', () => {
     // A worker that has run the planted code before, as any long-running worker has: in the first
     // runs V8 installs new optimised code for the hot loop mid-job, and samples in code the profiler
     // has not yet registered are charged to the caller (a V8 limitation, see README).
-    for (let run = 0; run < 3; run++) {
+    // Ten runs take V8 through all of its tiers (baseline, Maglev, TurboFan) even on a loaded machine.
+    for (let run = 0; run < 10; run++) {
       await finish(await queue.add('warm-up', { query: `${WIDE_QUERY} warm-up ${run}`, userId: 'warm-up', plantBottleneck: true }));
     }
     const jobs = await queue.addBulk(interleaved);
