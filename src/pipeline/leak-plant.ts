@@ -15,7 +15,3 @@ export function retainInLeakyCache(key: string, result: PipelineResult, sourceTe
   for (const text of sourceTexts) embeddings.push(Array.from(embed(text, 4096)));
   leakyEmbeddingCache.set(key, { result, embeddings });
 }
-
-export function leakyCacheSize(): number {
-  return leakyEmbeddingCache.size;
-}

@@ -30,7 +30,7 @@ export async function openTestQueue(prefix: string): Promise<TestQueue> {
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue('rag-query', { connection, prefix });
   // Tests wait on many jobs at once; each waitUntilFinished listens on the queue.
-  queue.setMaxListeners(200);
+  queue.setMaxListeners(1000);
   const events = new QueueEvents('rag-query', { connection: connection.duplicate(), prefix });
   await events.waitUntilReady();
   return {

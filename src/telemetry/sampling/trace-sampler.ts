@@ -14,28 +14,18 @@ export interface SamplingDecision {
  * flag, so the worker keeps or drops the whole trace with the producer and never half of it.
  */
 export class TraceSampler {
-  private lastRate: number;
-
   constructor(
     private readonly meter: JobRateMeter,
     private readonly policy: SamplingConfig,
     private readonly random: () => number = Math.random,
-  ) {
-    this.lastRate = policy.baseRate;
-  }
+  ) {}
 
   async decide(): Promise<SamplingDecision> {
     const jobsPerHour = await this.meter.jobsPerHour();
     const rate = traceSampleRate(jobsPerHour, this.policy);
-    this.lastRate = rate;
     const sampled = this.random() < rate;
     traceSampleRateGauge.set(rate);
     if (sampled) spansEstimatedTotal.inc(SPANS_PER_JOB);
     return { sampled, rate, jobsPerHour };
-  }
-
-  /** The rate of the last decision, for the `ragscope_trace_sample_rate` gauge. */
-  get currentRate(): number {
-    return this.lastRate;
   }
 }
