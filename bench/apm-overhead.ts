@@ -10,16 +10,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
+import { median, numberArgument } from './bench-utils';
 import { startLocalIntake } from '../src/telemetry/intake/intake-server';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CLI = path.join(__dirname, '..', 'dist/src/cli/main.js');
-const argument = (name: string, fallback: number): number => {
-  const index = process.argv.indexOf(`--${name}`);
-  return index > 0 ? Number(process.argv[index + 1]) : fallback;
-};
-const ROUNDS = argument('rounds', 6);
-const JOBS = argument('jobs', 200);
+const ROUNDS = numberArgument('rounds', 6);
+const JOBS = numberArgument('jobs', 200);
 
 interface Mode {
   label: string;
@@ -45,11 +42,6 @@ function startWorker(env: Record<string, string>): Promise<ChildProcess> {
   });
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((left, right) => left - right);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
 
 async function runBatch(mode: Mode, round: number): Promise<number> {
   const jobs = await mode.queue!.addBulk(

@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Queue, QueueEvents, Worker, type Processor } from 'bullmq';
 import { Redis } from 'ioredis';
+import { median, numberArgument, percentile } from './bench-utils';
 import pino from 'pino';
 import { loadConfig } from '../src/config/config';
 import { ExclusiveGate } from '../src/telemetry/profiling/exclusive-gate';
@@ -21,24 +22,11 @@ import { createRagQueryProcessor } from '../workers/rag-query';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CLI = path.join(__dirname, '..', 'dist/src/cli/main.js');
-const argument = (name: string, fallback: number): number => {
-  const index = process.argv.indexOf(`--${name}`);
-  return index > 0 ? Number(process.argv[index + 1]) : fallback;
-};
-const ROUNDS = argument('rounds', 6);
-const JOBS = argument('jobs', 2000);
+const ROUNDS = numberArgument('rounds', 6);
+const JOBS = numberArgument('jobs', 2000);
 const CONCURRENCY = 8;
-const LATENCY_JOBS = argument('latency-jobs', 300);
+const LATENCY_JOBS = numberArgument('latency-jobs', 300);
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((left, right) => left - right);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
-const percentile = (values: number[], share: number): number => {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))]!;
-};
 
 async function throughput(connection: Redis, prefix: string, processor: Processor, round: number): Promise<number> {
   const queue = new Queue('rag-query', { connection, prefix });

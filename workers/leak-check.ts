@@ -1,8 +1,9 @@
 import { heap, type SourceMapper } from '@datadog/pprof';
 import { SpanKind } from '@opentelemetry/api';
-import { UnrecoverableError, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
+import { parseJobData } from './job-data';
 import type { Logger } from 'pino';
-import { describeIssues, leakCheckDataSchema, type LeakCheckProgress, type LeakCheckResult } from '../src/queue/contracts';
+import { leakCheckDataSchema, type LeakCheckProgress, type LeakCheckResult } from '../src/queue/contracts';
 import { QUEUES } from '../src/queue/names';
 import { runRagPipeline, type PipelineOptions } from '../src/pipeline/pipeline';
 import { retainInLeakyCache } from '../src/pipeline/leak-plant';
@@ -33,13 +34,7 @@ export interface LeakCheckProcessorOptions extends PipelineOptions {
  */
 export function createLeakCheckProcessor(options: LeakCheckProcessorOptions) {
   return async (job: Job): Promise<LeakCheckResult> => {
-    const parsed = leakCheckDataSchema.safeParse(job.data);
-    if (!parsed.success) {
-      const reason = `invalid ${QUEUES.leakCheck} job data: ${describeIssues(parsed.error)}`;
-      options.logger.warn({ jobId: job.id, queue: QUEUES.leakCheck, reason }, 'rejected invalid job');
-      throw new UnrecoverableError(reason);
-    }
-    const data = parsed.data;
+    const data = parseJobData(leakCheckDataSchema, QUEUES.leakCheck, job, options.logger);
     return inSpan(
       'rag.leak_check',
       {

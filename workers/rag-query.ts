@@ -1,8 +1,9 @@
 import { SpanKind, type Span } from '@opentelemetry/api';
-import { UnrecoverableError, type Job } from 'bullmq';
+import type { Job } from 'bullmq';
+import { parseJobData } from './job-data';
 import type { Logger } from 'pino';
 import type { ProfilingConfig } from '../src/config/config';
-import { ragQueryDataSchema, describeIssues, type RagQueryData, type RagQueryResult } from '../src/queue/contracts';
+import { ragQueryDataSchema, type RagQueryData, type RagQueryResult } from '../src/queue/contracts';
 import { QUEUES } from '../src/queue/names';
 import { runRagPipeline, type PipelineOptions } from '../src/pipeline/pipeline';
 import { inSpan } from '../src/telemetry/spans';
@@ -38,14 +39,7 @@ export interface RagQueryProcessorOptions extends PipelineOptions {
  */
 export function createRagQueryProcessor(options: RagQueryProcessorOptions) {
   return async (job: Job): Promise<RagQueryResult> => {
-    const parsed = ragQueryDataSchema.safeParse(job.data);
-    if (!parsed.success) {
-      const reason = `invalid ${QUEUES.ragQuery} job data: ${describeIssues(parsed.error)}`;
-      options.logger.warn({ jobId: job.id, queue: QUEUES.ragQuery, reason }, 'rejected invalid job');
-      // Unrecoverable: retrying cannot fix the data, so the job fails once and stays inspectable.
-      throw new UnrecoverableError(reason);
-    }
-    const data = parsed.data;
+    const data = parseJobData(ragQueryDataSchema, QUEUES.ragQuery, job, options.logger);
     const enqueuedAt = data.enqueuedAt ? Date.parse(data.enqueuedAt) : job.timestamp;
     // Query text and user ids are personal data: logged only when RAGSCOPE_LOG_QUERIES=1.
     options.logger.debug(
