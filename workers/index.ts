@@ -117,10 +117,7 @@ export async function startWorkers(
   const subscriber = connection.duplicate();
   subscriber.on('error', (error) => logger.warn({ err: error.message }, 'redis subscriber error'));
   const heapMonitor = new HeapMonitor(
-    new HeapSeriesStore(connection, config.queuePrefix, {
-      maxSamples: config.memory.seriesMaxSamples,
-      sampleIntervalMs: config.memory.sampleIntervalMs,
-    }),
+    HeapSeriesStore.fromConfig(connection, config),
     subscriber,
     config.memory.workerId ?? defaultWorkerId(),
     logger,

@@ -31,10 +31,7 @@ export class HeapScheduler {
     const connection = createRedisConnection(config.redisUrl, 'worker');
     connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
     await warnUnlessNoEviction(connection, logger);
-    const store = new HeapSeriesStore(connection, config.queuePrefix, {
-      maxSamples: config.memory.seriesMaxSamples,
-      sampleIntervalMs: config.memory.sampleIntervalMs,
-    });
+    const store = HeapSeriesStore.fromConfig(connection, config);
     const queue = new Queue(QUEUES.heapSample, { connection, prefix: config.queuePrefix });
     await queue.upsertJobScheduler(
       HEAP_SCHEDULER_ID,

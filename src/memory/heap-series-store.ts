@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { RagscopeConfig } from '../config/config';
 import type { HeapReading } from './heap-sampler';
 import type { HeapTrendVerdict, LeakAlertState } from './trend';
 
@@ -25,6 +26,14 @@ export class HeapSeriesStore {
     private readonly prefix: string,
     private readonly options: { maxSamples: number; sampleIntervalMs: number },
   ) {}
+
+  /** The store as configured for this deployment: every process must agree on length and period. */
+  static fromConfig(redis: Redis, config: Pick<RagscopeConfig, 'queuePrefix' | 'memory'>): HeapSeriesStore {
+    return new HeapSeriesStore(redis, config.queuePrefix, {
+      maxSamples: config.memory.seriesMaxSamples,
+      sampleIntervalMs: config.memory.sampleIntervalMs,
+    });
+  }
 
   /** Series and verdicts of a worker that stopped reporting are gone after this long. */
   get retentionMs(): number {

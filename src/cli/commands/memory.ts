@@ -16,10 +16,7 @@ export function registerMemoryCommand(program: Command): void {
         await assertRedisReachable(config.redisUrl);
         const redis = createRedisConnection(config.redisUrl, 'producer');
         try {
-          const store = new HeapSeriesStore(redis, config.queuePrefix, {
-            maxSamples: config.memory.seriesMaxSamples,
-            sampleIntervalMs: config.memory.sampleIntervalMs,
-          });
+          const store = HeapSeriesStore.fromConfig(redis, config);
           const live = new Set(await store.liveWorkers());
           const workers = await Promise.all(
             (await store.knownWorkers()).map(async (workerId) => {

@@ -34,10 +34,7 @@ export function registerServeCommand(program: Command): void {
         const redis = createRedisConnection(config.redisUrl, 'producer');
         redis.on('error', () => undefined);
         await warnUnlessNoEviction(redis, logger);
-        const heapStore = new HeapSeriesStore(redis, config.queuePrefix, {
-          maxSamples: config.memory.seriesMaxSamples,
-          sampleIntervalMs: config.memory.sampleIntervalMs,
-        });
+        const heapStore = HeapSeriesStore.fromConfig(redis, config);
         const postgres = config.databaseUrl ? await openSqlClient(config).catch(() => undefined) : undefined;
         const healthChecks: HealthCheck[] = [
           { name: 'redis', check: async () => `PONG in ${await timed(() => redis.ping())} ms` },
