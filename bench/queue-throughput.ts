@@ -15,8 +15,8 @@ import pino from 'pino';
 import { loadConfig } from '../src/config/config';
 import { ExclusiveGate } from '../src/telemetry/profiling/exclusive-gate';
 import { ProfilingOverheadWindow } from '../src/telemetry/profiling/profiling-policy';
-import { SlowJobRegistry } from '../src/telemetry/profiling/slow-jobs';
-import { JobRateMeter } from '../src/telemetry/sampling/job-rate';
+import { SlowJobRegistry } from '../src/queue/slow-jobs';
+import { JobRateMeter } from '../src/queue/job-rate';
 import { TraceSampler } from '../src/telemetry/sampling/trace-sampler';
 import { createRagQueryProcessor } from '../workers/rag-query';
 

@@ -3,9 +3,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RagscopeConfig } from '../src/config/config';
 import { assertRedisReachable, createRedisConnection, warnUnlessNoEviction } from '../src/queue/connection';
-import { QUEUES, type QueueName } from '../src/queue/names';
+import { QUEUES, type QueueName } from '../src/contracts/queues';
 import { HeapSeriesStore } from '../src/memory/heap-series-store';
-import { defaultWorkerId, HeapMonitor } from '../src/memory/heap-monitor';
+import { defaultWorkerId, WorkerHeapRecorder } from '../src/memory/worker-heap-recorder';
 import { openDocumentStore } from '../src/pipeline/store/open-store';
 import type { DocumentStore } from '../src/pipeline/store/document-store';
 import { createRagQueryProcessor } from './rag-query';
@@ -13,8 +13,8 @@ import { createLeakCheckProcessor } from './leak-check';
 import { ExclusiveGate } from '../src/telemetry/profiling/exclusive-gate';
 import { JobProfiler } from '../src/telemetry/profiling/job-profiler';
 import { ProfilingOverheadWindow } from '../src/telemetry/profiling/profiling-policy';
-import { SlowJobRegistry } from '../src/telemetry/profiling/slow-jobs';
-import { JobRateMeter } from '../src/telemetry/sampling/job-rate';
+import { SlowJobRegistry } from '../src/queue/slow-jobs';
+import { JobRateMeter } from '../src/queue/job-rate';
 import { TraceSampler } from '../src/telemetry/sampling/trace-sampler';
 import { jobDurationSeconds, jobsTotal, serveMetrics, stageDurationSeconds } from '../src/telemetry/metrics';
 
@@ -116,20 +116,20 @@ export async function startWorkers(
   const metricsServer = config.metricsPort ? await serveMetrics(config.metricsPort) : undefined;
   const subscriber = connection.duplicate();
   subscriber.on('error', (error) => logger.warn({ err: error.message }, 'redis subscriber error'));
-  const heapMonitor = new HeapMonitor(
+  const heapRecorder = new WorkerHeapRecorder(
     HeapSeriesStore.fromConfig(connection, config),
     subscriber,
     config.memory.workerId ?? defaultWorkerId(),
     logger,
     { forceGc: config.memory.forceGc },
   );
-  await heapMonitor.start();
+  await heapRecorder.start();
   logger.info(
     {
       queues: workers.map((worker) => worker.name),
       prefix: config.queuePrefix,
       database: store.sql.description,
-      workerId: heapMonitor.workerId,
+      workerId: heapRecorder.workerId,
       ...(config.metricsPort ? { metrics: `http://127.0.0.1:${config.metricsPort}/metrics` } : {}),
     },
     'worker ready',
@@ -138,13 +138,13 @@ export async function startWorkers(
   let closing: Promise<void> | undefined;
   return {
     store,
-    workerId: heapMonitor.workerId,
+    workerId: heapRecorder.workerId,
     workers,
     close: () =>
       (closing ??= (async () => {
         await Promise.all(workers.map((worker) => worker.close()));
         metricsServer?.close();
-        await heapMonitor.stop();
+        await heapRecorder.stop();
         await subscriber.quit().catch(() => subscriber.disconnect());
         await connection.quit().catch(() => connection.disconnect());
         await store.sql.close();

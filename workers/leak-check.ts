@@ -3,11 +3,11 @@ import { SpanKind } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
 import { parseJobData } from './job-data';
 import type { Logger } from 'pino';
-import { leakCheckDataSchema, type LeakCheckProgress, type LeakCheckResult } from '../src/queue/contracts';
-import { QUEUES } from '../src/queue/names';
+import { leakCheckDataSchema, type LeakCheckProgress, type LeakCheckResult } from '../src/contracts/jobs';
+import { QUEUES } from '../src/contracts/queues';
 import { runRagPipeline, type PipelineOptions } from '../src/pipeline/pipeline';
 import { retainInLeakyCache } from '../src/pipeline/leak-plant';
-import { HeapSampler } from '../src/memory/heap-sampler';
+import { PostGcHeapReader } from '../src/memory/post-gc-heap';
 import { topGrowingSites } from '../src/memory/allocation-diff';
 import { evaluateLeakCheck } from '../src/memory/leak-check-verdict';
 import { inSpan, withoutSpans } from '../src/telemetry/spans';
@@ -44,7 +44,7 @@ export function createLeakCheckProcessor(options: LeakCheckProcessorOptions) {
       },
       (span) =>
         options.gate.exclusive(async () => {
-          const sampler = new HeapSampler({ forceGc: true });
+          const sampler = new PostGcHeapReader({ forceGc: true });
           const attribution = startHeapProfiling(options.memoryProfilingEnabled);
           try {
             const before = attribution.ok ? heap.profile(undefined, options.sourceMapper) : undefined;

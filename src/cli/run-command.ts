@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { isUserError } from '../errors';
+import { isUserError } from '../contracts/errors';
 import { flushTraces } from '../telemetry/tracing';
 
 /** Exit codes: 1 for what the user can fix (bad input, a service down), 70 (EX_SOFTWARE) for bugs. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../errors';
+import { ConfigError } from '../contracts/errors';
 
 /**
  * Every knob ragscope has, resolved once from the environment. DD_* names are used where Datadog has

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { encode } from '@msgpack/msgpack';
 import type { RagscopeConfig } from '../config/config';
 import { redactUrl } from '../config/config';
-import { openSqlClient } from '../pipeline/store/sql-client';
+import { openSqlClient } from '../db/sql-client';
 import { assertRedisReachable, createRedisConnection, readEvictionPolicy } from '../queue/connection';
-import { JobRateMeter } from '../telemetry/sampling/job-rate';
+import { JobRateMeter } from '../queue/job-rate';
 import type { DoctorFacts } from './checklist';
 
 async function fetchWithTimeout(url: string, init: RequestInit = {}): Promise<Response> {

@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors';
+import { ValidationError } from '../contracts/errors';
 import type { HeapSample } from './trend';
 
 /**

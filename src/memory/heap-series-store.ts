@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { RagscopeConfig } from '../config/config';
-import type { HeapReading } from './heap-sampler';
+import { RagscopeKeys } from '../queue/keys';
+import type { HeapReading } from './post-gc-heap';
 import type { HeapTrendVerdict, LeakAlertState } from './trend';
 
 export interface StoredHeapSample extends HeapReading {
@@ -21,11 +22,15 @@ export interface StoredVerdict {
  * scheduler restart (or a second scheduler) continues the same series.
  */
 export class HeapSeriesStore {
+  private readonly keys: RagscopeKeys;
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    prefix: string,
     private readonly options: { maxSamples: number; sampleIntervalMs: number },
-  ) {}
+  ) {
+    this.keys = new RagscopeKeys(prefix);
+  }
 
   /** The store as configured for this deployment: every process must agree on length and period. */
   static fromConfig(redis: Redis, config: Pick<RagscopeConfig, 'queuePrefix' | 'memory'>): HeapSeriesStore {
@@ -46,25 +51,25 @@ export class HeapSeriesStore {
   }
 
   tickChannel(): string {
-    return `${this.prefix}:ragscope:heap:tick`;
+    return this.keys.heapTickChannel();
   }
 
   async heartbeat(workerId: string, nowMs = Date.now()): Promise<void> {
-    await this.redis.zadd(this.key('workers'), nowMs, workerId);
+    await this.redis.zadd(this.keys.heapWorkers(), nowMs, workerId);
   }
 
   async forgetWorker(workerId: string): Promise<void> {
-    await this.redis.zrem(this.key('workers'), workerId);
+    await this.redis.zrem(this.keys.heapWorkers(), workerId);
   }
 
   async liveWorkers(nowMs = Date.now()): Promise<string[]> {
-    await this.redis.zremrangebyscore(this.key('workers'), '0', String(nowMs - this.retentionMs));
-    return this.redis.zrangebyscore(this.key('workers'), String(nowMs - this.livenessMs), '+inf');
+    await this.redis.zremrangebyscore(this.keys.heapWorkers(), '0', String(nowMs - this.retentionMs));
+    return this.redis.zrangebyscore(this.keys.heapWorkers(), String(nowMs - this.livenessMs), '+inf');
   }
 
   /** Workers with a series, live or not (a dead worker's series stays readable until it expires). */
   async knownWorkers(): Promise<string[]> {
-    return this.redis.zrange(this.key('workers'), '0', '-1');
+    return this.redis.zrange(this.keys.heapWorkers(), '0', '-1');
   }
 
   /**
@@ -72,41 +77,37 @@ export class HeapSeriesStore {
    * message must not double a sample). Returns whether it was recorded.
    */
   async record(workerId: string, sample: StoredHeapSample): Promise<boolean> {
-    const claimed = await this.redis.set(this.key(`tick:${sample.tick}:${workerId}`), '1', 'PX', this.retentionMs, 'NX');
+    const claimed = await this.redis.set(this.keys.heapTickClaim(sample.tick, workerId), '1', 'PX', this.retentionMs, 'NX');
     if (claimed !== 'OK') return false;
-    const series = this.key(`series:${workerId}`);
+    const series = this.keys.heapSeries(workerId);
     await this.redis
       .multi()
       .rpush(series, JSON.stringify(sample))
       .ltrim(series, -this.options.maxSamples, -1)
       .pexpire(series, this.retentionMs)
-      .zadd(this.key('workers'), sample.timestampMs, workerId)
+      .zadd(this.keys.heapWorkers(), sample.timestampMs, workerId)
       .exec();
     return true;
   }
 
   async series(workerId: string): Promise<StoredHeapSample[]> {
-    const raw = await this.redis.lrange(this.key(`series:${workerId}`), 0, -1);
+    const raw = await this.redis.lrange(this.keys.heapSeries(workerId), 0, -1);
     return raw.map((entry) => JSON.parse(entry) as StoredHeapSample);
   }
 
   /** How many workers recorded a sample for `tick`. */
   async samplesForTick(tick: string, workerIds: string[]): Promise<number> {
     if (workerIds.length === 0) return 0;
-    const flags = await this.redis.mget(...workerIds.map((workerId) => this.key(`tick:${tick}:${workerId}`)));
+    const flags = await this.redis.mget(...workerIds.map((workerId) => this.keys.heapTickClaim(tick, workerId)));
     return flags.filter(Boolean).length;
   }
 
   async saveVerdict(verdict: StoredVerdict): Promise<void> {
-    await this.redis.set(this.key(`verdict:${verdict.workerId}`), JSON.stringify(verdict), 'PX', this.retentionMs);
+    await this.redis.set(this.keys.heapVerdict(verdict.workerId), JSON.stringify(verdict), 'PX', this.retentionMs);
   }
 
   async verdict(workerId: string): Promise<StoredVerdict | undefined> {
-    const raw = await this.redis.get(this.key(`verdict:${workerId}`));
+    const raw = await this.redis.get(this.keys.heapVerdict(workerId));
     return raw ? (JSON.parse(raw) as StoredVerdict) : undefined;
-  }
-
-  private key(suffix: string): string {
-    return `${this.prefix}:ragscope:heap:${suffix}`;
   }
 }

@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors';
+import { ValidationError } from '../contracts/errors';
 import { alignAcrossShift, findLevelShift } from './heap-step';
 import { mannKendall, median, theilSenSlope, type TrendPoint } from './trend-statistics';
 

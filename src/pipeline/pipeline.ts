@@ -1,11 +1,11 @@
 import type { Attributes, Span } from '@opentelemetry/api';
-import type { RagQueryData, RagQueryResult, StageTiming } from '../queue/contracts';
+import type { RagQueryData, RagQueryResult, StageTiming } from '../contracts/jobs';
 import { inSpan } from '../telemetry/spans';
 import { EMBEDDING_DIMENSIONS, embed, tokenize } from './embed';
 import { generateAnswer } from './generate';
 import { rerankByCosine, rerankWithQuadraticDedupe } from './rerank';
 import type { DocumentStore } from './store/document-store';
-import { profileStatement } from '../queries/profile-statement';
+import { explainWithFindings } from '../sql-plans/explain-with-findings';
 
 /**
  * How many full-text matches the rerank sees: wide enough that the cosine rerank, not the text
@@ -58,7 +58,7 @@ export async function runRagPipeline(
     span.setAttributes({ 'retrieve.rows': outcome.candidates.length, 'db.statement': outcome.sql, 'db.backend': options.store.sql.kind });
     if (!options.explainRetrieve || outcome.candidates.length === 0) return { ...outcome, findings: undefined };
     try {
-      const statement = await profileStatement(options.store.sql, outcome.sql, outcome.params);
+      const statement = await explainWithFindings(options.store.sql, outcome.sql, outcome.params);
       span.setAttributes({
         'db.plan.node_type': statement.plan.Plan['Node Type'],
         'db.plan.rows': statement.plan.Plan['Actual Rows'] ?? 0,

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { ServiceUnavailableError } from '../errors';
+import { ServiceUnavailableError } from '../contracts/errors';
 import { redactUrl } from '../config/config';
 
 export const START_REDIS_HINT =

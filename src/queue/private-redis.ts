@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { DEFAULT_REDIS_URL } from '../config/config';
-import { ServiceUnavailableError } from '../errors';
+import { ServiceUnavailableError } from '../contracts/errors';
 import { assertRedisReachable } from './connection';
 
 export interface RedisForDemo {

@@ -2,12 +2,12 @@ import { SpanKind } from '@opentelemetry/api';
 import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RagscopeConfig } from '../config/config';
-import { UserError } from '../errors';
+import { UserError } from '../contracts/errors';
 import { inSpan } from '../telemetry/spans';
 import { userIdTag } from '../telemetry/span-tags';
 import { activeTraceId, injectTraceCarrier } from '../telemetry/trace-context';
 import { assertRedisReachable, createRedisConnection } from './connection';
-import { JobRateMeter } from '../telemetry/sampling/job-rate';
+import { JobRateMeter } from './job-rate';
 import { TraceSampler } from '../telemetry/sampling/trace-sampler';
 import {
   leakCheckDataSchema,
@@ -21,8 +21,8 @@ import {
   type LeakCheckResult,
   type RagQueryInput,
   type RagQueryResult,
-} from './contracts';
-import { JOB_NAMES, QUEUES, type QueueName } from './names';
+} from '../contracts/jobs';
+import { JOB_NAMES, QUEUES, type QueueName } from '../contracts/queues';
 
 export interface EnqueuedJob {
   jobId: string;

@@ -6,10 +6,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import type { RagscopeConfig } from '../config/config';
-import { isUserError, ValidationError } from '../errors';
+import { isUserError, ValidationError } from '../contracts/errors';
 import type { HeapSeriesStore } from '../memory/heap-series-store';
-import { PROFILE_MODES } from '../queue/contracts';
-import { QUEUES, type QueueName } from '../queue/names';
+import { PROFILE_MODES } from '../contracts/jobs';
+import { QUEUES, type QueueName } from '../contracts/queues';
 import { WaitTimeoutError, type RagscopeProducer } from '../queue/producer';
 import { PACKAGE_VERSION } from '../package-info';
 import { metricsRegistry } from '../telemetry/metrics';

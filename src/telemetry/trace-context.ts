@@ -1,13 +1,8 @@
 import { context, propagation, ROOT_CONTEXT, trace, type Context } from '@opentelemetry/api';
 
-/** W3C trace context as it travels in job data (`data.trace`). */
-export interface TraceCarrier {
-  traceparent: string;
-  tracestate?: string;
-}
+import type { TraceCarrier } from '../contracts/trace-carrier';
 
-/** version-traceid-spanid-flags, lower-case hex, as W3C Trace Context level 1 defines it. */
-export const TRACEPARENT_PATTERN = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+export type { TraceCarrier };
 
 /** The active span's context as a carrier, or undefined when nothing is being traced. */
 export function injectTraceCarrier(activeContext: Context = context.active()): TraceCarrier | undefined {

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:net';
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LeakCheckResult } from '../../src/queue/contracts';
-import { QUEUES } from '../../src/queue/names';
+import type { LeakCheckResult } from '../../src/contracts/jobs';
+import { QUEUES } from '../../src/contracts/queues';
 import { freePort, REDIS_URL, uniquePrefix } from '../helpers/env';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/processes';
 import { openTestQueue, type TestQueue } from '../helpers/redis';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UserError, ValidationError } from '../../src/errors';
-import { openSqlClient, type SqlClient } from '../../src/pipeline/store/sql-client';
-import { profileStatement } from '../../src/queries/profile-statement';
+import { UserError, ValidationError } from '../../src/contracts/errors';
+import { openSqlClient, type SqlClient } from '../../src/db/sql-client';
+import { explainWithFindings } from '../../src/sql-plans/explain-with-findings';
 
 /** The same capture on embedded PGlite (PostgreSQL 18 in WASM), the default without DATABASE_URL. */
 describe('explain on PGlite', () => {
@@ -21,7 +21,7 @@ describe('explain on PGlite', () => {
   });
 
   it('seq-scan-needs-index: a filter on an unindexed column of 20,000 rows', async () => {
-    const profile = await profileStatement(sql, `SELECT id FROM events WHERE kind = $1`, ['kind-7'], {});
+    const profile = await explainWithFindings(sql, `SELECT id FROM events WHERE kind = $1`, ['kind-7'], {});
     const found = profile.findings.find((finding) => finding.rule === 'seq-scan-needs-index');
     expect(found).toMatchObject({
       severity: 'warning',
@@ -35,31 +35,31 @@ describe('explain on PGlite', () => {
   });
 
   it('sort-spill: a 20,000-row sort with work_mem = 64kB, and none with enough memory', async () => {
-    const spilled = await profileStatement(sql, 'SELECT * FROM events ORDER BY payload', [], { settings: { work_mem: '64kB' } });
+    const spilled = await explainWithFindings(sql, 'SELECT * FROM events ORDER BY payload', [], { settings: { work_mem: '64kB' } });
     const found = spilled.findings.find((finding) => finding.rule === 'sort-spill');
     expect(found).toMatchObject({ severity: 'warning', nodePath: 'Sort', numbers: { rows: 20_000, spilledProcesses: 1 } });
     expect(found!.numbers.diskKb).toBeGreaterThan(500);
     expect(found!.suggestion).toContain('CREATE INDEX ON events (payload)');
 
-    const inMemory = await profileStatement(sql, 'SELECT * FROM events ORDER BY payload', [], { settings: { work_mem: '64MB' } });
+    const inMemory = await explainWithFindings(sql, 'SELECT * FROM events ORDER BY payload', [], { settings: { work_mem: '64MB' } });
     expect(inMemory.findings.filter((finding) => finding.rule === 'sort-spill')).toEqual([]);
   });
 
   it('refuses a write in read-only mode and rolls an allowed one back', async () => {
-    await expect(profileStatement(sql, 'DELETE FROM events', [], {})).rejects.toBeInstanceOf(ValidationError);
-    const deleted = await profileStatement(sql, 'DELETE FROM events', [], { allowWrites: true });
+    await expect(explainWithFindings(sql, 'DELETE FROM events', [], {})).rejects.toBeInstanceOf(ValidationError);
+    const deleted = await explainWithFindings(sql, 'DELETE FROM events', [], { allowWrites: true });
     expect(deleted.plan.Plan.Plans?.[0]?.['Actual Rows']).toBe(20_000);
     expect(await countRows()).toBe(20_000);
   });
 
   it('refuses two statements, also when the server is asked directly', async () => {
-    await expect(profileStatement(sql, "SELECT ';'; DELETE FROM events", [], {})).rejects.toThrow(/found 2 statements/);
+    await expect(explainWithFindings(sql, "SELECT ';'; DELETE FROM events", [], {})).rejects.toThrow(/found 2 statements/);
     await expect(sql.rolledBackTransaction((tx) => tx.query('SELECT 1; DELETE FROM events'))).rejects.toThrow(/cannot insert multiple commands/);
     expect(await countRows()).toBe(20_000);
   });
 
   it('reports a syntax error with its position', async () => {
-    const failed = profileStatement(sql, 'SELECT * FORM events', [], {});
+    const failed = explainWithFindings(sql, 'SELECT * FORM events', [], {});
     await expect(failed).rejects.toBeInstanceOf(UserError);
     await expect(failed).rejects.toThrow('syntax error at or near "FORM"\nat line 1, column 10:\n  SELECT * FORM events\n           ^');
   });

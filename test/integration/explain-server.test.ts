@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UserError, ValidationError } from '../../src/errors';
-import { openSqlClient, type SqlClient } from '../../src/pipeline/store/sql-client';
-import type { PlanFinding, PlanRuleId } from '../../src/queries/plan-types';
-import { profileStatement, type StatementProfile } from '../../src/queries/profile-statement';
+import { UserError, ValidationError } from '../../src/contracts/errors';
+import { openSqlClient, type SqlClient } from '../../src/db/sql-client';
+import type { PlanFinding, PlanRuleId } from '../../src/sql-plans/plan-types';
+import { explainWithFindings, type ExplainedStatement } from '../../src/sql-plans/explain-with-findings';
 import { TEST_DATABASE_URL, uniqueSchema } from '../helpers/env';
 
 /**
@@ -17,10 +17,10 @@ describe('plan rules on real PostgreSQL plans', () => {
 
   // Serial plans unless a test asks for parallel ones: row counts per loop are then exact.
   const serial = { max_parallel_workers_per_gather: '0', jit: 'off' };
-  const explain = (statement: string, settings: Record<string, string> = {}, params: unknown[] = []): Promise<StatementProfile> =>
-    profileStatement(sql, statement, params, { schema, settings: { ...serial, ...settings } });
-  const findingsOf = (profile: StatementProfile, rule: PlanRuleId): PlanFinding[] => profile.findings.filter((found) => found.rule === rule);
-  const single = (profile: StatementProfile, rule: PlanRuleId): PlanFinding => {
+  const explain = (statement: string, settings: Record<string, string> = {}, params: unknown[] = []): Promise<ExplainedStatement> =>
+    explainWithFindings(sql, statement, params, { schema, settings: { ...serial, ...settings } });
+  const findingsOf = (profile: ExplainedStatement, rule: PlanRuleId): PlanFinding[] => profile.findings.filter((found) => found.rule === rule);
+  const single = (profile: ExplainedStatement, rule: PlanRuleId): PlanFinding => {
     const found = findingsOf(profile, rule);
     expect(found, JSON.stringify(profile.findings, null, 2)).toHaveLength(1);
     return found[0]!;
@@ -256,25 +256,25 @@ describe('explain on the PostgreSQL server is safe to point at real data', () =>
   });
 
   it('refuses a write unless allowed, and rolls an allowed one back', async () => {
-    const refused = profileStatement(sql, 'DELETE FROM items', [], { schema });
+    const refused = explainWithFindings(sql, 'DELETE FROM items', [], { schema });
     await expect(refused).rejects.toBeInstanceOf(ValidationError);
     await expect(refused).rejects.toThrow(/writes, and explain runs read-only/);
     await expect(refused).rejects.toMatchObject({ hint: expect.stringMatching(/--allow-writes.*always rolled back/) });
 
-    const allowed = await profileStatement(sql, 'DELETE FROM items WHERE id <= $1', ['60'], { schema, allowWrites: true });
+    const allowed = await explainWithFindings(sql, 'DELETE FROM items WHERE id <= $1', ['60'], { schema, allowWrites: true });
     expect(allowed.plan.Plan['Node Type']).toBe('ModifyTable');
     expect(allowed.plan.Plan.Plans?.[0]?.['Actual Rows']).toBe(60);
     expect(await countRows()).toBe(100);
   });
 
   it('refuses a SELECT that writes through a function', async () => {
-    const writing = profileStatement(sql, `SELECT nextval('item_ids')`, [], { schema });
+    const writing = explainWithFindings(sql, `SELECT nextval('item_ids')`, [], { schema });
     await expect(writing).rejects.toBeInstanceOf(ValidationError);
     await expect(writing).rejects.toThrow(/nextval\(\) in a read-only transaction/);
   });
 
   it('refuses two statements before they reach the server, and the server would too', async () => {
-    await expect(profileStatement(sql, 'SELECT 1; DELETE FROM items', [], { schema })).rejects.toThrow(/found 2 statements/);
+    await expect(explainWithFindings(sql, 'SELECT 1; DELETE FROM items', [], { schema })).rejects.toThrow(/found 2 statements/);
     // The extended protocol is what makes the server refuse; pg would use the simple one, which
     // runs both statements, for a call without parameters.
     await expect(sql.rolledBackTransaction((tx) => tx.query(`SELECT 1; DELETE FROM "${schema}".items`))).rejects.toThrow(
@@ -284,19 +284,19 @@ describe('explain on the PostgreSQL server is safe to point at real data', () =>
   });
 
   it('binds parameters instead of splicing them', async () => {
-    const profile = await profileStatement(sql, 'SELECT * FROM items WHERE name = $1', [`x'; DELETE FROM items; --`], { schema });
+    const profile = await explainWithFindings(sql, 'SELECT * FROM items WHERE name = $1', [`x'; DELETE FROM items; --`], { schema });
     expect(profile.plan.Plan['Actual Rows']).toBe(0);
     expect(await countRows()).toBe(100);
   });
 
   it('turns a syntax error into the server message with a caret under its position', async () => {
-    const failed = profileStatement(sql, 'SELECT id\nFROM items WHRE id = 1', [], { schema });
+    const failed = explainWithFindings(sql, 'SELECT id\nFROM items WHRE id = 1', [], { schema });
     await expect(failed).rejects.toBeInstanceOf(UserError);
     await expect(failed).rejects.toThrow('syntax error at or near "id"\nat line 2, column 17:\n  FROM items WHRE id = 1\n                  ^');
   });
 
   it('cancels a statement that outlives its timeout', async () => {
-    const slow = profileStatement(sql, 'SELECT pg_sleep(5)', [], { schema, statementTimeoutMs: 200 });
+    const slow = explainWithFindings(sql, 'SELECT pg_sleep(5)', [], { schema, statementTimeoutMs: 200 });
     await expect(slow).rejects.toThrow(/ran longer than the 0.2 s statement timeout/);
   });
 });

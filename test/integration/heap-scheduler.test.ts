@@ -2,7 +2,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeapSeriesStore } from '../../src/memory/heap-series-store';
-import { QUEUES } from '../../src/queue/names';
+import { QUEUES } from '../../src/contracts/queues';
 import { REDIS_URL, uniquePrefix } from '../helpers/env';
 import { runCli, startLongRunning, startWorkerProcess, waitFor, type WorkerProcess } from '../helpers/processes';
 import { deletePrefix } from '../helpers/redis';

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { ServiceUnavailableError } from '../../src/errors';
+import { ServiceUnavailableError } from '../../src/contracts/errors';
 import { redisForDemo } from '../../src/queue/private-redis';
 import { freePort } from '../helpers/env';
 

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RagQueryResult } from '../../src/queue/contracts';
+import type { RagQueryResult } from '../../src/contracts/jobs';
 import { freePort, REDIS_URL, uniquePrefix } from '../helpers/env';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/processes';
 import { openTestQueue, type TestQueue } from '../helpers/redis';
 import { Queue, QueueEvents } from 'bullmq';
-import { QUEUES } from '../../src/queue/names';
+import { QUEUES } from '../../src/contracts/queues';
 
 describe("a profiled job's SQL plan", () => {
   const prefix = uniquePrefix('findings');

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type RagscopeConfig } from '../../src/config/config';
 import { HeapSeriesStore } from '../../src/memory/heap-series-store';
-import { openSqlClient } from '../../src/pipeline/store/sql-client';
+import { openSqlClient } from '../../src/db/sql-client';
 import { createRedisConnection } from '../../src/queue/connection';
 import { RagscopeProducer } from '../../src/queue/producer';
 import { buildServer, type HealthCheck } from '../../src/server/app';

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SlowJobRegistry } from '../../src/telemetry/profiling/slow-jobs';
+import { SlowJobRegistry } from '../../src/queue/slow-jobs';
 import { REDIS_URL, uniquePrefix } from '../helpers/env';
 import { deletePrefix } from '../helpers/redis';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, redactUrl } from '../../src/config/config';
-import { ConfigError } from '../../src/errors';
+import { ConfigError } from '../../src/contracts/errors';
 
 describe('loadConfig', () => {
   it('documents its defaults', () => {

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { arbitraryJobData } from '../helpers/arbitraries';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/errors';
-import { describeIssues, leakCheckDataSchema, parseContract, ragQueryDataSchema } from '../../src/queue/contracts';
+import { ValidationError } from '../../src/contracts/errors';
+import { describeIssues, leakCheckDataSchema, parseContract, ragQueryDataSchema } from '../../src/contracts/jobs';
 
 describe('job contracts under fuzzing', () => {
   it('never throw anything but a readable ValidationError, for 2,000 generated payloads per contract', () => {

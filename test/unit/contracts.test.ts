@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { leakCheckDataSchema, parseContract, ragQueryDataSchema } from '../../src/queue/contracts';
-import { ValidationError } from '../../src/errors';
+import { leakCheckDataSchema, parseContract, ragQueryDataSchema } from '../../src/contracts/jobs';
+import { ValidationError } from '../../src/contracts/errors';
 import { MALFORMED_RAG_QUERIES, traceparent } from '../helpers/malformed-payloads';
 
 describe('rag-query contract', () => {

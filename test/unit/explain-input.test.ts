@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { UserError, ValidationError } from '../../src/errors';
-import { EXPLAIN_PREFIX } from '../../src/queries/explain-runner';
-import { locate, statementError } from '../../src/queries/postgres-error';
-import { assertSingleStatement, statementShape } from '../../src/queries/statement-check';
+import { UserError, ValidationError } from '../../src/contracts/errors';
+import { EXPLAIN_PREFIX } from '../../src/sql-plans/explain-runner';
+import { locate, statementError } from '../../src/sql-plans/postgres-error';
+import { assertSingleStatement, statementShape } from '../../src/sql-plans/statement-check';
 
 describe('statementShape counts statements, not semicolons', () => {
   it.each([

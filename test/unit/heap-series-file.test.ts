@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/errors';
+import { ValidationError } from '../../src/contracts/errors';
 import { MAX_REPORTED_BAD_LINES, parseHeapSeries } from '../../src/memory/heap-series-file';
 
 const T0 = Date.UTC(2025, 0, 31, 14);

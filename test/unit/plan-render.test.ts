@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { renderPlan } from '../../src/queries/plan-render';
-import { planFindings } from '../../src/queries/plan-rules';
-import type { ExplainOutput } from '../../src/queries/plan-types';
+import { renderPlan } from '../../src/sql-plans/plan-render';
+import { planFindings } from '../../src/sql-plans/plan-rules';
+import type { ExplainOutput } from '../../src/sql-plans/plan-types';
 
 const explain: ExplainOutput = {
   Plan: {

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expressionColumns } from '../../src/queries/plan-expressions';
-import { planNodes } from '../../src/queries/plan-nodes';
-import { indexSuggestion, planFindings } from '../../src/queries/plan-rules';
-import type { ExplainOutput, PlanFinding, PlanNode, PlanRuleId } from '../../src/queries/plan-types';
+import { expressionColumns } from '../../src/sql-plans/plan-expressions';
+import { planNodes } from '../../src/sql-plans/plan-nodes';
+import { indexSuggestion, planFindings } from '../../src/sql-plans/plan-rules';
+import type { ExplainOutput, PlanFinding, PlanNode, PlanRuleId } from '../../src/sql-plans/plan-types';
 
 /**
  * The rules over hand-built plans (each threshold from both sides) and over plans recorded from

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/errors';
+import { ValidationError } from '../../src/contracts/errors';
 import { alignAcrossShift, findLevelShift } from '../../src/memory/heap-step';
 import {
   DEFAULT_HEAP_TREND_OPTIONS,

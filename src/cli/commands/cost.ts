@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config';
 import { assertRedisReachable, createRedisConnection } from '../../queue/connection';
-import { JobRateMeter } from '../../telemetry/sampling/job-rate';
+import { JobRateMeter } from '../../queue/job-rate';
 import { estimateMonthlyCost, SPANS_PER_JOB } from '../../telemetry/sampling/sampling-policy';
 import { integerOption, printJson, runCommand } from '../run-command';
 

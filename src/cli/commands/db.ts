@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig, redactUrl } from '../../config/config';
-import { ConfigError } from '../../errors';
+import { ConfigError } from '../../contracts/errors';
 import { SAMPLE_CORPUS } from '../../pipeline/corpus';
 import { openDocumentStore } from '../../pipeline/store/open-store';
 import { seedSyntheticDocuments, type SeedProgress } from '../../pipeline/store/seed-documents';

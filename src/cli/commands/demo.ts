@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig, type RagscopeConfig } from '../../config/config';
 import { createLogger } from '../../log';
 import { redisForDemo } from '../../queue/private-redis';
-import { QUEUES } from '../../queue/names';
+import { QUEUES } from '../../contracts/queues';
 import { startLocalIntake } from '../../telemetry/intake/intake-server';
 import { renderWaterfall } from '../../telemetry/intake/waterfall';
 import type { ExportedSpan } from '../../telemetry/intake/exported-span';
@@ -57,12 +57,12 @@ export function registerDemoCommand(program: Command): void {
         const logger = createLogger(config.logLevel, 'ragscope-demo');
         const { startWorkers } = await import('../../../workers');
         const { RagscopeProducer } = await import('../../queue/producer');
-        const { HeapScheduler } = await import('../../memory/heap-scheduler');
+        const { HeapSamplingScheduler } = await import('../../memory/heap-sampling-scheduler');
         const { buildServer } = await import('../../server/app');
 
         const producer = new RagscopeProducer(config);
         const running = await startWorkers(config, logger);
-        const scheduler = await HeapScheduler.start(config, logger);
+        const scheduler = await HeapSamplingScheduler.start(config, logger);
         const app = await buildServer({
           config,
           producer,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config';
-import { isUserError } from '../../errors';
+import { isUserError } from '../../contracts/errors';
 import { doctorChecklist, doctorExitCode, type DoctorCheck, type DoctorFacts } from '../../doctor/checklist';
 import { gatherDoctorFacts } from '../../doctor/probes';
 import { printJson, runCommand } from '../run-command';

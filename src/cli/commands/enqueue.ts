@@ -3,7 +3,7 @@ import { loadConfig } from '../../config/config';
 import { RagscopeProducer } from '../../queue/producer';
 import path from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
-import { PROFILE_MODES, type HotspotResult, type LeakCheckResult, type ProfileMode, type RagQueryResult } from '../../queue/contracts';
+import { PROFILE_MODES, type HotspotResult, type LeakCheckResult, type ProfileMode, type RagQueryResult } from '../../contracts/jobs';
 import { initTracing } from '../../telemetry/tracing';
 import { integerOption, printJson, runCommand, secondsOption } from '../run-command';
 

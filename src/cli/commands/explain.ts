@@ -1,9 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig, type RagscopeConfig } from '../../config/config';
 import { openDocumentStore } from '../../pipeline/store/open-store';
-import { openSqlClient, type SqlClient } from '../../pipeline/store/sql-client';
-import { renderPlan } from '../../queries/plan-render';
-import { profileStatement } from '../../queries/profile-statement';
+import { openSqlClient, type SqlClient } from '../../db/sql-client';
+import { renderPlan } from '../../sql-plans/plan-render';
+import { explainWithFindings } from '../../sql-plans/explain-with-findings';
 import { printJson, runCommand, secondsOption } from '../run-command';
 
 interface ExplainCommandOptions {
@@ -39,7 +39,7 @@ export function registerExplainCommand(program: Command): void {
         const config = loadConfig();
         const sql = await openExplainTarget(config);
         try {
-          const profile = await profileStatement(sql, statement, options.param ?? [], {
+          const profile = await explainWithFindings(sql, statement, options.param ?? [], {
             allowWrites: options.allowWrites ?? false,
             statementTimeoutMs: Math.round(options.timeout * 1000),
             schema: config.databaseSchema,

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { UserError, ValidationError } from '../../errors';
+import { UserError, ValidationError } from '../../contracts/errors';
 import { decodeProfile, rankHotspots } from '../../telemetry/profiling/hotspots';
 import { renderFlameGraph } from '../../telemetry/profiling/flamegraph';
 import { compiledToSource } from '../../telemetry/profiling/job-profiler';

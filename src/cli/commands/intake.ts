@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DEFAULT_AGENT_PORT } from '../../config/config';
-import { ServiceUnavailableError } from '../../errors';
+import { ServiceUnavailableError } from '../../contracts/errors';
 import { startLocalIntake } from '../../telemetry/intake/intake-server';
 import { integerOption, runCommand } from '../run-command';
 

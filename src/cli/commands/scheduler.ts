@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config';
 import { createLogger } from '../../log';
-import { HeapScheduler } from '../../memory/heap-scheduler';
+import { HeapSamplingScheduler } from '../../memory/heap-sampling-scheduler';
 import { assertRedisReachable } from '../../queue/connection';
 import { serveMetrics } from '../../telemetry/metrics';
 import { runCommand } from '../run-command';
@@ -21,7 +21,7 @@ export function registerSchedulerCommand(program: Command): void {
         const config = loadConfig();
         const logger = createLogger(config.logLevel, 'ragscope-scheduler');
         await assertRedisReachable(config.redisUrl);
-        const scheduler = await HeapScheduler.start(config, logger);
+        const scheduler = await HeapSamplingScheduler.start(config, logger);
         const metricsServer = config.metricsPort ? await serveMetrics(config.metricsPort) : undefined;
         await new Promise<void>((resolve) => {
           process.once('SIGTERM', resolve);

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config';
-import { ConfigError, ServiceUnavailableError } from '../../errors';
+import { ConfigError, ServiceUnavailableError } from '../../contracts/errors';
 import { createLogger } from '../../log';
 import { HeapSeriesStore } from '../../memory/heap-series-store';
 import { assertRedisReachable, createRedisConnection, warnUnlessNoEviction } from '../../queue/connection';
 import { RagscopeProducer } from '../../queue/producer';
-import { openSqlClient } from '../../pipeline/store/sql-client';
+import { openSqlClient } from '../../db/sql-client';
 import { buildServer, type HealthCheck } from '../../server/app';
 import { isLoopback } from '../../server/auth';
 import { BOARD_PATH } from '../../server/board';

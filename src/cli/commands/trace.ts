@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config';
-import { ServiceUnavailableError, UserError, ValidationError } from '../../errors';
+import { ServiceUnavailableError, UserError, ValidationError } from '../../contracts/errors';
 import { normaliseTraceIdQuery, type ExportedSpan } from '../../telemetry/intake/exported-span';
 import type { TraceSummary } from '../../telemetry/intake/span-store';
 import { renderWaterfall } from '../../telemetry/intake/waterfall';

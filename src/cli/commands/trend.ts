@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import { UserError } from '../../errors';
+import { UserError } from '../../contracts/errors';
 import { parseHeapSeries } from '../../memory/heap-series-file';
 import { DEFAULT_HEAP_TREND_OPTIONS, evaluateHeapTrend, type HeapTrendVerdict } from '../../memory/trend';
 import { printJson, runCommand } from '../run-command';

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { QUEUES, type QueueName } from '../../queue/names';
+import { QUEUES, type QueueName } from '../../contracts/queues';
 import { loadConfig } from '../../config/config';
 import { createLogger } from '../../log';
 import { flushTraces, initTracing } from '../../telemetry/tracing';

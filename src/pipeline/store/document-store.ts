@@ -1,4 +1,4 @@
-import type { SqlClient } from './sql-client';
+import type { SqlClient } from '../../db/sql-client';
 import type { Candidate } from '../rerank';
 import { tokenize } from '../embed';
 

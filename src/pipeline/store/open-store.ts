@@ -1,7 +1,7 @@
 import type { RagscopeConfig } from '../../config/config';
 import { SAMPLE_CORPUS } from '../corpus';
 import { DocumentStore } from './document-store';
-import { openSqlClient } from './sql-client';
+import { openSqlClient } from '../../db/sql-client';
 
 /**
  * The document store a worker queries: PostgreSQL from DATABASE_URL or embedded PGlite, with the

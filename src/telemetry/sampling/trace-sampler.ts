@@ -1,7 +1,11 @@
 import type { SamplingConfig } from '../../config/config';
 import { SPANS_PER_JOB, traceSampleRate } from './sampling-policy';
 import { spansEstimatedTotal, traceSampleRate as traceSampleRateGauge } from '../metrics';
-import type { JobRateMeter } from './job-rate';
+
+/** Where the observed job rate comes from (the shared meter in Redis, or a fixed figure in tests). */
+export interface JobRateSource {
+  jobsPerHour(): Promise<number>;
+}
 
 export interface SamplingDecision {
   sampled: boolean;
@@ -15,7 +19,7 @@ export interface SamplingDecision {
  */
 export class TraceSampler {
   constructor(
-    private readonly meter: JobRateMeter,
+    private readonly meter: JobRateSource,
     private readonly policy: SamplingConfig,
     private readonly random: () => number = Math.random,
   ) {}

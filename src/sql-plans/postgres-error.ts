@@ -1,4 +1,4 @@
-import { UserError, ValidationError } from '../errors';
+import { UserError, ValidationError } from '../contracts/errors';
 
 /** The fields node-postgres and PGlite both put on a server error. */
 export interface PostgresErrorFields {

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { HeapSampler } from './heap-sampler';
+import { PostGcHeapReader } from './post-gc-heap';
 import type { HeapSeriesStore } from './heap-series-store';
 
 export function defaultWorkerId(): string {
@@ -13,8 +13,8 @@ export function defaultWorkerId(): string {
  * series whenever the scheduler publishes a tick. Sampling happens here, in the process whose heap
  * it is; the scheduler only asks and judges.
  */
-export class HeapMonitor {
-  private readonly sampler: HeapSampler;
+export class WorkerHeapRecorder {
+  private readonly sampler: PostGcHeapReader;
   private heartbeatTimer?: NodeJS.Timeout;
 
   constructor(
@@ -24,7 +24,7 @@ export class HeapMonitor {
     private readonly logger: Logger,
     options: { forceGc: boolean },
   ) {
-    this.sampler = new HeapSampler({ forceGc: options.forceGc });
+    this.sampler = new PostGcHeapReader({ forceGc: options.forceGc });
   }
 
   async start(): Promise<void> {

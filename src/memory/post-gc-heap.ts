@@ -32,7 +32,7 @@ export function enableForcedGc(): () => void {
  * Post-GC used heap, never RSS alone: RSS includes freed pages the allocator keeps and native
  * memory, so it climbs on healthy processes. After a major GC, used heap is what is really live.
  */
-export class HeapSampler {
+export class PostGcHeapReader {
   private lowestPostGcBytes?: number;
   private readonly observer?: PerformanceObserver;
 

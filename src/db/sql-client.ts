@@ -1,7 +1,7 @@
 import type { QueryConfig } from 'pg';
-import type { RagscopeConfig } from '../../config/config';
-import { redactUrl } from '../../config/config';
-import { ServiceUnavailableError } from '../../errors';
+import type { RagscopeConfig } from '../config/config';
+import { redactUrl } from '../config/config';
+import { ServiceUnavailableError } from '../contracts/errors';
 
 /**
  * The one SQL surface the pipeline (and later EXPLAIN) needs, met by both a pg Pool on a real

@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors';
+import { ValidationError } from '../contracts/errors';
 
 /**
  * A cheap lexical look at a statement before it reaches PostgreSQL: is it one statement, and is it

@@ -1,5 +1,5 @@
-import { UserError } from '../errors';
-import type { SqlClient } from '../pipeline/store/sql-client';
+import { UserError } from '../contracts/errors';
+import type { SqlClient } from '../db/sql-client';
 import type { ExplainOutput } from './plan-types';
 import { isPostgresError, statementError } from './postgres-error';
 import { assertSingleStatement } from './statement-check';

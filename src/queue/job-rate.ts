@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { RagscopeKeys } from './keys';
 
 const BUCKET_MS = 60_000;
 const WINDOW_BUCKETS = 60;
@@ -11,15 +12,18 @@ const CACHE_MS = 10_000;
  */
 export class JobRateMeter {
   private cached?: { atMs: number; jobsPerHour: number };
+  private readonly keys: RagscopeKeys;
 
   constructor(
     private readonly redis: Redis,
-    private readonly keyPrefix: string,
+    keyPrefix: string,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.keys = new RagscopeKeys(keyPrefix);
+  }
 
   async recordEnqueue(count = 1): Promise<void> {
-    const key = this.bucketKey(Math.floor(this.now() / BUCKET_MS));
+    const key = this.keys.enqueuedBucket(Math.floor(this.now() / BUCKET_MS));
     await this.redis.multi().incrby(key, count).pexpire(key, (WINDOW_BUCKETS + 1) * BUCKET_MS).exec();
   }
 
@@ -27,14 +31,10 @@ export class JobRateMeter {
     const nowMs = this.now();
     if (this.cached && nowMs - this.cached.atMs < CACHE_MS) return this.cached.jobsPerHour;
     const current = Math.floor(nowMs / BUCKET_MS);
-    const keys = Array.from({ length: WINDOW_BUCKETS }, (_, offset) => this.bucketKey(current - offset));
+    const keys = Array.from({ length: WINDOW_BUCKETS }, (_, offset) => this.keys.enqueuedBucket(current - offset));
     const counts = await this.redis.mget(...keys);
     const jobsPerHour = counts.reduce((sum, count) => sum + Number(count ?? 0), 0);
     this.cached = { atMs: nowMs, jobsPerHour };
     return jobsPerHour;
-  }
-
-  private bucketKey(bucket: number): string {
-    return `${this.keyPrefix}:ragscope:enqueued:${bucket}`;
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { RagscopeKeys } from './keys';
 
 /** How long a slow run is remembered: long enough for retries (exponential backoff) and repeats. */
 const REMEMBER_MS = 60 * 60_000;
@@ -12,12 +13,15 @@ const EMPTY_CACHE_MS = 5_000;
  */
 export class SlowJobRegistry {
   private knownEmptyUntilMs = 0;
+  private readonly keys: RagscopeKeys;
 
   constructor(
     private readonly redis: Redis,
-    private readonly keyPrefix: string,
+    keyPrefix: string,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.keys = new RagscopeKeys(keyPrefix);
+  }
 
   /** Same queue and same request parameters = the same job, whoever enqueued it. */
   static fingerprint(queue: string, request: Record<string, unknown>): string {
@@ -27,8 +31,8 @@ export class SlowJobRegistry {
   async markSlow(fingerprint: string, durationMs: number): Promise<void> {
     await this.redis
       .multi()
-      .set(this.key(fingerprint), String(Math.round(durationMs)), 'PX', REMEMBER_MS)
-      .set(this.anyKey(), '1', 'PX', REMEMBER_MS)
+      .set(this.keys.slowJob(fingerprint), String(Math.round(durationMs)), 'PX', REMEMBER_MS)
+      .set(this.keys.anySlowJob(), '1', 'PX', REMEMBER_MS)
       .exec();
     this.knownEmptyUntilMs = 0;
   }
@@ -40,22 +44,13 @@ export class SlowJobRegistry {
   /** `fingerprint` may be a function, so the hash is computed only when Redis must be asked. */
   async wasSlow(fingerprint: string | (() => string)): Promise<boolean> {
     if (this.now() < this.knownEmptyUntilMs) return false;
-    const key = this.key(typeof fingerprint === 'function' ? fingerprint() : fingerprint);
-    const [anySlow, thisSlow] = await this.redis.mget(this.anyKey(), key);
+    const key = this.keys.slowJob(typeof fingerprint === 'function' ? fingerprint() : fingerprint);
+    const [anySlow, thisSlow] = await this.redis.mget(this.keys.anySlowJob(), key);
     if (!anySlow) this.knownEmptyUntilMs = this.now() + EMPTY_CACHE_MS;
     return Boolean(thisSlow);
   }
 
   async forget(fingerprint: string): Promise<void> {
-    await this.redis.del(this.key(fingerprint));
-  }
-
-  private key(fingerprint: string): string {
-    return `${this.keyPrefix}:ragscope:slow:${fingerprint}`;
-  }
-
-  /** Set while any run was slow within REMEMBER_MS, across all workers. */
-  private anyKey(): string {
-    return `${this.keyPrefix}:ragscope:slow-any`;
+    await this.redis.del(this.keys.slowJob(fingerprint));
   }
 }

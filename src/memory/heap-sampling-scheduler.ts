@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RagscopeConfig } from '../config/config';
 import { createRedisConnection, warnUnlessNoEviction } from '../queue/connection';
-import { QUEUES } from '../queue/names';
+import { QUEUES } from '../contracts/queues';
 import { heapGrowthMbPerHour, leakSuspected } from '../telemetry/metrics';
 import { postAlert } from './alert-webhook';
 import { HeapSeriesStore, type StoredVerdict } from './heap-series-store';
@@ -17,7 +17,7 @@ export const HEAP_SCHEDULER_ID = 'ragscope-heap-sampler';
  * process takes a tick asks every live worker for a sample (Redis pub/sub), waits for them, then
  * judges every series that got a new sample and records the verdict.
  */
-export class HeapScheduler {
+export class HeapSamplingScheduler {
   private constructor(
     private readonly config: RagscopeConfig,
     private readonly logger: Logger,
@@ -27,7 +27,7 @@ export class HeapScheduler {
     readonly store: HeapSeriesStore,
   ) {}
 
-  static async start(config: RagscopeConfig, logger: Logger): Promise<HeapScheduler> {
+  static async start(config: RagscopeConfig, logger: Logger): Promise<HeapSamplingScheduler> {
     const connection = createRedisConnection(config.redisUrl, 'worker');
     connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
     await warnUnlessNoEviction(connection, logger);
@@ -38,7 +38,7 @@ export class HeapScheduler {
       { every: config.memory.sampleIntervalMs },
       { name: 'heap-sample', data: {}, opts: { removeOnComplete: 200, removeOnFail: 200 } },
     );
-    let scheduler: HeapScheduler | undefined;
+    let scheduler: HeapSamplingScheduler | undefined;
     const worker = new Worker(
       QUEUES.heapSample,
       async (job) => scheduler!.tick(job.id ?? String(job.timestamp)),
@@ -46,7 +46,7 @@ export class HeapScheduler {
     );
     worker.on('error', (error) => logger.error({ err: error.message }, 'heap scheduler worker error'));
     worker.on('failed', (job, error) => logger.warn({ tick: job?.id, err: error.message }, 'heap sampling tick failed'));
-    scheduler = new HeapScheduler(config, logger, connection, queue, worker, store);
+    scheduler = new HeapSamplingScheduler(config, logger, connection, queue, worker, store);
     await worker.waitUntilReady();
     logger.info({ intervalMs: config.memory.sampleIntervalMs, prefix: config.queuePrefix }, 'heap scheduler ready');
     return scheduler;

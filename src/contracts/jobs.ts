@@ -1,21 +1,12 @@
 import { z } from 'zod';
-import { ValidationError } from '../errors';
-import { TRACEPARENT_PATTERN } from '../telemetry/trace-context';
+import { ValidationError } from './errors';
+import { traceCarrierSchema } from './trace-carrier';
 
 /**
  * The job contracts: data, progress and result of every queue, defined once. The producer parses
  * before enqueueing and the worker parses again, because anything can write to Redis.
  * Unknown fields are rejected so a typo (`top_k`) is an error, not a silently ignored option.
  */
-
-export const traceCarrierSchema = z
-  .object({
-    traceparent: z.string().regex(TRACEPARENT_PATTERN, {
-      message: 'must be a W3C traceparent like 00-<32 hex>-<16 hex>-01',
-    }),
-    tracestate: z.string().max(512).optional(),
-  })
-  .strict();
 
 /** zod's type-error message, but "is required" when the field is missing altogether. */
 const typeError = (expected: string) => ({
