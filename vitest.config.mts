@@ -7,7 +7,7 @@ export default defineConfig({
     // handlers) to itself, and two at a time match the two cores of CI.
     pool: 'forks',
     maxWorkers: 2,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
   },
 });

@@ -49,6 +49,13 @@ export function startWorkerProcess(env: Record<string, string | undefined>, args
   return startLongRunning(['worker', ...args], env, '"worker ready"');
 }
 
+/**
+ * How long a process may take to say it is ready. A bound against a hang, not a performance claim:
+ * a worker loads PGlite (WASM) at start-up, which takes seconds on a quiet machine and several times
+ * that on a loaded 2-core one.
+ */
+const READY_TIMEOUT_MS = 90_000;
+
 /** Starts a long-running `ragscope <args>` and resolves once its output contains `readyMarker`. */
 export function startLongRunning(args: string[], env: Record<string, string | undefined>, readyMarker: string): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -65,8 +72,8 @@ export function startLongRunning(args: string[], env: Record<string, string | un
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${args[0]} did not become ready in 30 s:\n${output}`));
-    }, 30_000);
+      reject(new Error(`${args[0]} did not become ready in ${READY_TIMEOUT_MS / 1000} s:\n${output}`));
+    }, READY_TIMEOUT_MS);
     const onData = (chunk: Buffer): void => {
       output += chunk;
       if (output.includes(readyMarker)) {

@@ -9,18 +9,24 @@ import { deletePrefix } from '../helpers/redis';
 const HEAVY = process.env.RAGSCOPE_CHAOS_HEAVY === '1';
 const JOBS = HEAVY ? 1000 : 200;
 const KILLS = HEAVY ? 100 : 20;
+const WORKERS = 3;
+/**
+ * The settings the README's guarantee quotes. The lock is shorter than the 30 s default only so a
+ * killed worker's jobs come back within seconds; the stall limit is the default (3), so a job that
+ * kept being taken back would fail and this test would see it.
+ */
+const LOCK_MS = 5000;
+const STALLED_INTERVAL_MS = 1000;
 const WIDE_QUERY = 'How do embeddings, cosine similarity, reranking and chunking decide which documents a RAG answer retrieves?';
 
 describe('kill -9 workers in the middle of jobs', () => {
   const prefix = uniquePrefix('chaos-kill');
-  // Short locks so a killed worker's jobs go back to the queue within about a second.
   const env = {
     REDIS_URL,
     RAGSCOPE_QUEUE_PREFIX: prefix,
     DD_TRACE_ENABLED: 'false',
-    RAGSCOPE_LOCK_MS: '1000',
-    RAGSCOPE_STALLED_INTERVAL_MS: '500',
-    RAGSCOPE_MAX_STALLED_COUNT: '1000',
+    RAGSCOPE_LOCK_MS: String(LOCK_MS),
+    RAGSCOPE_STALLED_INTERVAL_MS: String(STALLED_INTERVAL_MS),
     DD_PROFILING_CAPTURE_PCT: '0',
   };
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -34,13 +40,13 @@ describe('kill -9 workers in the middle of jobs', () => {
     await deletePrefix(prefix);
   });
 
-  it(`completes all ${JOBS} jobs, none stuck, through ${KILLS} kills, and counts the re-runs`, async () => {
+  it(`completes all ${JOBS} jobs once or more, none lost or stuck, through ${KILLS} kills of ${WORKERS} workers that landed mid-job`, async () => {
     const events = new QueueEvents('rag-query', { connection: connection.duplicate(), prefix });
     await events.waitUntilReady();
-    let stalledReRuns = 0;
-    events.on('stalled', () => stalledReRuns++);
+    const reRun = new Set<string>();
+    events.on('stalled', ({ jobId }) => reRun.add(jobId));
     try {
-      for (let index = 0; index < 4; index++) workers.add(await startWorkerProcess(env));
+      for (let index = 0; index < WORKERS; index++) workers.add(await startWorkerProcess(env));
       const jobs = await queue.addBulk(
         Array.from({ length: JOBS }, (_, index) => ({
           name: 'query',
@@ -79,7 +85,10 @@ describe('kill -9 workers in the middle of jobs', () => {
         const stored = await queue.getJob(job.id!);
         expect((stored!.returnvalue as { sources: unknown[] }).sources.length, job.id).toBeGreaterThan(0);
       }
-      console.log(`chaos: ${JOBS} jobs, ${kills} kills, ${stalledReRuns} jobs re-run after a worker died (at-least-once duplicates)`);
+      // Kills that landed mid-job leave jobs whose lock expired: they were taken back and re-run.
+      // Without any, this test would only have proven that killing idle workers is harmless.
+      expect(reRun.size, 'no kill landed while a job was running').toBeGreaterThan(0);
+      console.log(`chaos: ${JOBS} jobs, ${kills} kills of ${WORKERS} workers, ${reRun.size} jobs re-run after a worker died (at-least-once duplicates)`);
     } finally {
       await events.close();
     }
