@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { RagscopeConfig } from '../config/config';
 import { createRedisConnection, warnUnlessNoEviction } from '../queue/connection';
 import { QUEUES } from '../contracts/queues';
-import { heapGrowthMbPerHour, leakSuspected } from '../telemetry/metrics';
+import { BYTES_PER_MB, heapGrowthBytesPerSecond, leakSuspected } from '../telemetry/metrics';
 import { postAlert } from './alert-webhook';
 import { HeapSeriesStore, type StoredVerdict } from './heap-series-store';
 import { evaluateHeapTrend, INITIAL_LEAK_ALERT_STATE, nextLeakAlertState } from './trend';
@@ -77,7 +77,7 @@ export class HeapSamplingScheduler {
     const transition = nextLeakAlertState(previous?.alert ?? INITIAL_LEAK_ALERT_STATE, verdict, trendOptions);
     const stored: StoredVerdict = { workerId, verdict, alert: transition.state, evaluatedAtMs: Date.now() };
     await this.store.saveVerdict(stored);
-    if (verdict.slopeMbPerHour !== null) heapGrowthMbPerHour.set({ worker: workerId }, verdict.slopeMbPerHour);
+    if (verdict.slopeMbPerHour !== null) heapGrowthBytesPerSecond.set({ worker: workerId }, (verdict.slopeMbPerHour * BYTES_PER_MB) / 3600);
     leakSuspected.set({ worker: workerId }, transition.state.raised ? 1 : 0);
     if (!transition.changed) return;
     const fields = { workerId, slopeMbPerHour: verdict.slopeMbPerHour, pValue: verdict.pValue, reason: verdict.reason };

@@ -52,6 +52,19 @@ function registerQueueDepthGauge(producer: RagscopeProducer): void {
 }
 const JOB_QUEUES: QueueName[] = [QUEUES.ragQuery, QUEUES.leakCheck];
 
+/** `ragscope_live_workers`: the workers /health counts as seen recently, for the "no worker seen" alert. */
+function registerLiveWorkersGauge(heapStore: HeapSeriesStore): void {
+  metricsRegistry.removeSingleMetric('ragscope_live_workers');
+  new Gauge({
+    name: 'ragscope_live_workers',
+    help: 'Worker processes that sent a heartbeat within the liveness window (three heap-sampling periods, at least 10 s).',
+    registers: [metricsRegistry],
+    async collect() {
+      this.set((await heapStore.liveWorkers()).length);
+    },
+  });
+}
+
 /** The HTTP API: enqueue and read results only; the pipeline runs in workers. */
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
   return buildApp(deps) as unknown as Promise<FastifyInstance>;
@@ -233,6 +246,7 @@ async function buildApp(deps: ServerDependencies) {
   });
 
   registerQueueDepthGauge(producer);
+  registerLiveWorkersGauge(deps.heapStore);
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.header('content-type', metricsRegistry.contentType).send(await metricsRegistry.metrics()),
   );

@@ -13,9 +13,14 @@ export const sqlFindingsTotal = new Counter({
   registers: [metricsRegistry],
 });
 
-export const heapGrowthMbPerHour = new Gauge({
-  name: 'ragscope_heap_growth_mb_per_hour',
-  help: 'Theil–Sen slope of each worker\u2019s post-GC heap over the verdict window.',
+/** Bytes in the MB of ragscope's heap figures (MiB: V8 reports bytes, readings divide by 2^20). */
+export const BYTES_PER_MB = 1024 * 1024;
+
+// Prometheus wants base units (`promtool check metrics` flags `_mb_per_hour`), so the verdict's
+// MB/h slope is exported in bytes per second; deploy/prometheus/alerts.yml records it back as MB/h.
+export const heapGrowthBytesPerSecond = new Gauge({
+  name: 'ragscope_heap_growth_bytes_per_second',
+  help: 'Theil–Sen slope of each worker\u2019s post-GC heap over the verdict window, in bytes per second (\u00d7 3600 / 1048576 = the MB/h of the verdict; recording rule ragscope:heap_growth_mb_per_hour).',
   labelNames: ['worker'] as const,
   registers: [metricsRegistry],
 });
@@ -38,7 +43,8 @@ export const jobDurationSeconds = new Histogram({
   name: 'ragscope_job_duration_seconds',
   help: 'Processing time of finished jobs (from start to finish in the worker).',
   labelNames: ['queue'] as const,
-  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  // 3 s is a bucket boundary so the "P95 > 3 s" alert (deploy/prometheus/alerts.yml) is exact, not interpolated.
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 3, 5, 10, 30, 60],
   registers: [metricsRegistry],
 });
 
@@ -62,6 +68,18 @@ export const heapUsedBytes = new Gauge({
 export const traceSampleRate = new Gauge({
   name: 'ragscope_trace_sample_rate',
   help: 'The trace sample rate ragscope applied last (adaptive: lower above the high-volume rate).',
+  registers: [metricsRegistry],
+});
+
+export const spanPriceUsd = new Gauge({
+  name: 'ragscope_span_price_usd',
+  help: 'Price of one indexed span in USD (RAGSCOPE_SPAN_PRICE_PER_MILLION_USD / 1e6): the cost estimate\u2019s price.',
+  registers: [metricsRegistry],
+});
+
+export const traceBudgetUsd = new Gauge({
+  name: 'ragscope_trace_budget_usd',
+  help: 'Monthly trace budget in USD: the lowest of RAGSCOPE_BUDGET_ALERTS_USD.',
   registers: [metricsRegistry],
 });
 

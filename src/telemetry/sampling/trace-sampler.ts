@@ -1,6 +1,6 @@
 import type { SamplingConfig } from '../../config/config';
 import { SPANS_PER_JOB, traceSampleRate } from './sampling-policy';
-import { spansEstimatedTotal, traceSampleRate as traceSampleRateGauge } from '../metrics';
+import { spanPriceUsd, spansEstimatedTotal, traceBudgetUsd, traceSampleRate as traceSampleRateGauge } from '../metrics';
 
 /** Where the observed job rate comes from (the shared meter in Redis, or a fixed figure in tests). */
 export interface JobRateSource {
@@ -22,7 +22,11 @@ export class TraceSampler {
     private readonly meter: JobRateSource,
     private readonly policy: SamplingConfig,
     private readonly random: () => number = Math.random,
-  ) {}
+  ) {
+    // The cost estimate's inputs beside its counter, so Prometheus can price the spans itself.
+    spanPriceUsd.set(policy.pricePerMillionSpansUsd / 1e6);
+    if (policy.budgetAlertsUsd.length > 0) traceBudgetUsd.set(Math.min(...policy.budgetAlertsUsd));
+  }
 
   async decide(): Promise<SamplingDecision> {
     const jobsPerHour = await this.meter.jobsPerHour();
