@@ -16,14 +16,14 @@ import { ProfilingOverheadWindow } from '../src/telemetry/profiling/profiling-po
 import { SlowJobRegistry } from '../src/queue/slow-jobs';
 import { JobRateMeter } from '../src/queue/job-rate';
 import { TraceSampler } from '../src/telemetry/sampling/trace-sampler';
-import { jobDurationSeconds, jobsTotal, serveMetrics, stageDurationSeconds } from '../src/telemetry/metrics';
+import { processMetrics, serveMetrics, type RagscopeMetrics } from '../src/telemetry/metrics';
 
-function recordFinishedJob(queue: string, status: 'completed' | 'failed', job: Job | undefined): void {
-  jobsTotal.inc({ queue, status });
-  if (job?.processedOn && job.finishedOn) jobDurationSeconds.observe({ queue }, (job.finishedOn - job.processedOn) / 1000);
+function recordFinishedJob(metrics: RagscopeMetrics, queue: string, status: 'completed' | 'failed', job: Job | undefined): void {
+  metrics.jobsTotal.inc({ queue, status });
+  if (job?.processedOn && job.finishedOn) metrics.jobDurationSeconds.observe({ queue }, (job.finishedOn - job.processedOn) / 1000);
   if (status === 'completed' && queue === QUEUES.ragQuery) {
     for (const stage of (job?.returnvalue as { stages?: Array<{ name: string; durationMs: number }> } | undefined)?.stages ?? []) {
-      stageDurationSeconds.observe({ stage: stage.name }, stage.durationMs / 1000);
+      metrics.stageDurationSeconds.observe({ stage: stage.name }, stage.durationMs / 1000);
     }
   }
 }
@@ -41,6 +41,8 @@ export interface StartWorkersOptions {
   concurrency?: number;
   /** Queues to consume (default: rag-query and leak-check), for dedicated worker pools. */
   queues?: QueueName[];
+  /** Where job, stage and finding metrics go (default: the process's own set). */
+  metrics?: RagscopeMetrics;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function startWorkers(
   options: StartWorkersOptions = {},
 ): Promise<RunningWorkers> {
   await assertRedisReachable(config.redisUrl);
+  const metrics = options.metrics ?? processMetrics();
   const store = await openDocumentStore(config);
   const connection: Redis = createRedisConnection(config.redisUrl, 'worker');
   connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
@@ -83,7 +86,8 @@ export async function startWorkers(
           overhead: new ProfilingOverheadWindow(),
           gate,
           slowJobs: new SlowJobRegistry(connection, config.queuePrefix),
-          sampler: new TraceSampler(new JobRateMeter(connection, config.queuePrefix), config.sampling),
+          sampler: new TraceSampler(new JobRateMeter(connection, config.queuePrefix), config.sampling, Math.random, metrics),
+          metrics,
         }),
         { connection, prefix: config.queuePrefix, concurrency: options.concurrency ?? config.workerConcurrency, ...stallOptions },
       ),
@@ -105,15 +109,15 @@ export async function startWorkers(
   const consumed = options.queues ?? [QUEUES.ragQuery, QUEUES.leakCheck];
   const workers = consumed.map((queue) => processors[queue as keyof typeof processors]());
   for (const worker of workers) {
-    worker.on('completed', (job) => recordFinishedJob(worker.name, 'completed', job));
+    worker.on('completed', (job) => recordFinishedJob(metrics, worker.name, 'completed', job));
     worker.on('failed', (job, error) => {
-      recordFinishedJob(worker.name, 'failed', job);
+      recordFinishedJob(metrics, worker.name, 'failed', job);
       logger.warn({ jobId: job?.id, queue: worker.name, attempt: job?.attemptsMade, reason: error.message }, 'job failed');
     });
     worker.on('error', (error) => logger.error({ queue: worker.name, err: error.message }, 'worker error'));
   }
   await Promise.all(workers.map((worker) => worker.waitUntilReady()));
-  const metricsServer = config.metricsPort ? await serveMetrics(config.metricsPort) : undefined;
+  const metricsServer = config.metricsPort ? await serveMetrics(config.metricsPort, '127.0.0.1', metrics.registry) : undefined;
   const subscriber = connection.duplicate();
   subscriber.on('error', (error) => logger.warn({ err: error.message }, 'redis subscriber error'));
   const heapRecorder = new WorkerHeapRecorder(

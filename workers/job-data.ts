@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { describeIssues } from '../src/contracts/jobs';
+import { describeIssues } from '../src/contracts/validation';
 import type { QueueName } from '../src/contracts/queues';
 
 /**

@@ -3,7 +3,7 @@ import { SpanKind } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
 import { parseJobData } from './job-data';
 import type { Logger } from 'pino';
-import { leakCheckDataSchema, type LeakCheckProgress, type LeakCheckResult } from '../src/contracts/jobs';
+import { leakCheckDataSchema, type LeakCheckProgress, type LeakCheckResult } from '../src/contracts/leak-check';
 import { QUEUES } from '../src/contracts/queues';
 import { runRagPipeline, type PipelineOptions } from '../src/pipeline/pipeline';
 import { retainInLeakyCache } from '../src/pipeline/leak-plant';

@@ -3,7 +3,7 @@ import type { Job } from 'bullmq';
 import { parseJobData } from './job-data';
 import type { Logger } from 'pino';
 import type { ProfilingConfig } from '../src/config/config';
-import { ragQueryDataSchema, type RagQueryData, type RagQueryResult } from '../src/contracts/jobs';
+import { ragQueryDataSchema, type RagQueryData, type RagQueryResult } from '../src/contracts/rag-query';
 import { QUEUES } from '../src/contracts/queues';
 import { runRagPipeline, type PipelineOptions } from '../src/pipeline/pipeline';
 import { inSpan } from '../src/telemetry/spans';
@@ -14,7 +14,7 @@ import type { JobProfiler } from '../src/telemetry/profiling/job-profiler';
 import { decideProfiling, type ProfilingOverheadWindow } from '../src/telemetry/profiling/profiling-policy';
 import { SlowJobRegistry } from '../src/queue/slow-jobs';
 import type { TraceSampler } from '../src/telemetry/sampling/trace-sampler';
-import { sqlFindingsTotal } from '../src/telemetry/metrics';
+import { processMetrics, type RagscopeMetrics } from '../src/telemetry/metrics';
 
 export interface RagQueryProcessorOptions extends PipelineOptions {
   redactUserIds: boolean;
@@ -30,6 +30,8 @@ export interface RagQueryProcessorOptions extends PipelineOptions {
   sampler: TraceSampler;
   /** The pipeline to run; a stand-in lets bench/queue-throughput measure the queue path alone. */
   pipeline?: typeof runRagPipeline;
+  /** Default: the process's own metric set. */
+  metrics?: Pick<RagscopeMetrics, 'sqlFindingsTotal'>;
 }
 
 /**
@@ -111,7 +113,7 @@ async function runProfiledWhenSelected(
   const profiled = await options.gate.exclusive(() =>
     profiler.profile(job.id ?? 'unknown', () => (options.pipeline ?? runRagPipeline)(data, { ...options, explainRetrieve: true })),
   );
-  for (const finding of profiled.value.findings ?? []) sqlFindingsTotal.inc({ rule: finding.rule, severity: finding.severity });
+  for (const finding of profiled.value.findings ?? []) (options.metrics ?? processMetrics()).sqlFindingsTotal.inc({ rule: finding.rule, severity: finding.severity });
   options.overhead.record(Date.now(), performance.now() - startedAt, profiled.profilingMs);
   await options.slowJobs.forget(fingerprint());
   const top = profiled.hotspots[0];
@@ -119,7 +121,7 @@ async function runProfiledWhenSelected(
   return {
     ...profiled.value,
     profiling: { profiled: true, reason: decision.reason, overheadMs: profiled.profilingMs },
-    hotspots: profiled.hotspots.map(({ selfValue, ...hotspot }) => ({ ...hotspot, selfMs: selfValue })),
+    hotspots: profiled.hotspots,
     profilePath: profiled.profilePath,
   };
 }

@@ -1,12 +1,5 @@
 import type { Profile } from 'pprof-format';
-
-export interface GrowingSite {
-  function: string;
-  file: string;
-  line: number;
-  /** Growth of sampled live bytes allocated here between the two profiles. */
-  bytes: number;
-}
+import type { GrowingSite } from '../contracts/leak-check';
 
 /**
  * Live bytes by allocation site of a sampling heap profile. The site is the innermost frame with a

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { RagscopeConfig } from '../config/config';
 import { createRedisConnection, warnUnlessNoEviction } from '../queue/connection';
 import { QUEUES } from '../contracts/queues';
-import { BYTES_PER_MB, heapGrowthBytesPerSecond, leakSuspected } from '../telemetry/metrics';
+import { BYTES_PER_MB, processMetrics, type RagscopeMetrics } from '../telemetry/metrics';
 import { postAlert } from './alert-webhook';
 import { HeapSeriesStore, type StoredVerdict } from './heap-series-store';
 import { evaluateHeapTrend, INITIAL_LEAK_ALERT_STATE, nextLeakAlertState } from './trend';
@@ -25,9 +25,10 @@ export class HeapSamplingScheduler {
     private readonly queue: Queue,
     private readonly worker: Worker,
     readonly store: HeapSeriesStore,
+    private readonly metrics: Pick<RagscopeMetrics, 'heapGrowthBytesPerSecond' | 'leakSuspected'>,
   ) {}
 
-  static async start(config: RagscopeConfig, logger: Logger): Promise<HeapSamplingScheduler> {
+  static async start(config: RagscopeConfig, logger: Logger, metrics: RagscopeMetrics = processMetrics()): Promise<HeapSamplingScheduler> {
     const connection = createRedisConnection(config.redisUrl, 'worker');
     connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
     await warnUnlessNoEviction(connection, logger);
@@ -46,7 +47,7 @@ export class HeapSamplingScheduler {
     );
     worker.on('error', (error) => logger.error({ err: error.message }, 'heap scheduler worker error'));
     worker.on('failed', (job, error) => logger.warn({ tick: job?.id, err: error.message }, 'heap sampling tick failed'));
-    scheduler = new HeapSamplingScheduler(config, logger, connection, queue, worker, store);
+    scheduler = new HeapSamplingScheduler(config, logger, connection, queue, worker, store, metrics);
     await worker.waitUntilReady();
     logger.info({ intervalMs: config.memory.sampleIntervalMs, prefix: config.queuePrefix }, 'heap scheduler ready');
     return scheduler;
@@ -77,8 +78,8 @@ export class HeapSamplingScheduler {
     const transition = nextLeakAlertState(previous?.alert ?? INITIAL_LEAK_ALERT_STATE, verdict, trendOptions);
     const stored: StoredVerdict = { workerId, verdict, alert: transition.state, evaluatedAtMs: Date.now() };
     await this.store.saveVerdict(stored);
-    if (verdict.slopeMbPerHour !== null) heapGrowthBytesPerSecond.set({ worker: workerId }, (verdict.slopeMbPerHour * BYTES_PER_MB) / 3600);
-    leakSuspected.set({ worker: workerId }, transition.state.raised ? 1 : 0);
+    if (verdict.slopeMbPerHour !== null) this.metrics.heapGrowthBytesPerSecond.set({ worker: workerId }, (verdict.slopeMbPerHour * BYTES_PER_MB) / 3600);
+    this.metrics.leakSuspected.set({ worker: workerId }, transition.state.raised ? 1 : 0);
     if (!transition.changed) return;
     const fields = { workerId, slopeMbPerHour: verdict.slopeMbPerHour, pValue: verdict.pValue, reason: verdict.reason };
     if (transition.state.raised) this.logger.warn(fields, 'leak suspected');

@@ -1,5 +1,6 @@
 import type { Attributes, Span } from '@opentelemetry/api';
-import type { RagQueryData, RagQueryResult, StageTiming } from '../contracts/jobs';
+import type { RagQueryData, RagQueryResult } from '../contracts/rag-query';
+import type { StageTiming } from '../contracts/stage-timing';
 import { inSpan } from '../telemetry/spans';
 import { EMBEDDING_DIMENSIONS, embed, tokenize } from './embed';
 import { generateAnswer } from './generate';

@@ -9,19 +9,9 @@ import { activeTraceId, injectTraceCarrier } from '../telemetry/trace-context';
 import { assertRedisReachable, createRedisConnection } from './connection';
 import { JobRateMeter } from './job-rate';
 import { TraceSampler } from '../telemetry/sampling/trace-sampler';
-import {
-  leakCheckDataSchema,
-  leakCheckProgressSchema,
-  leakCheckResultSchema,
-  parseContract,
-  ragQueryDataSchema,
-  ragQueryResultSchema,
-  type LeakCheckInput,
-  type LeakCheckProgress,
-  type LeakCheckResult,
-  type RagQueryInput,
-  type RagQueryResult,
-} from '../contracts/jobs';
+import { leakCheckDataSchema, leakCheckProgressSchema, leakCheckResultSchema, type LeakCheckInput, type LeakCheckProgress, type LeakCheckResult } from '../contracts/leak-check';
+import { ragQueryDataSchema, ragQueryResultSchema, type RagQueryInput, type RagQueryResult } from '../contracts/rag-query';
+import { parseContract } from '../contracts/validation';
 import { JOB_NAMES, QUEUES, type QueueName } from '../contracts/queues';
 
 export interface EnqueuedJob {

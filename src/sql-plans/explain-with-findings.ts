@@ -1,7 +1,7 @@
 import type { SqlClient } from '../db/sql-client';
 import { explainStatement, type CapturedPlan, type ExplainOptions } from './explain-runner';
 import { planFindings } from './plan-rules';
-import type { PlanFinding } from './plan-types';
+import type { PlanFinding } from '../contracts/plan-finding';
 
 export interface ExplainedStatement extends CapturedPlan {
   findings: PlanFinding[];

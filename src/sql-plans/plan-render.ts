@@ -1,6 +1,7 @@
 import { formatCount, formatKb, formatMs, formatPercent } from './plan-format';
 import { numberField, planNodes, type PlanNodeView } from './plan-nodes';
-import type { ExplainOutput, PlanFinding } from './plan-types';
+import type { PlanFinding } from '../contracts/plan-finding';
+import type { ExplainOutput } from './plan-types';
 
 /** Conditions worth seeing under a node, in the order psql prints them. */
 const DETAIL_FIELDS = ['Index Cond', 'Recheck Cond', 'Hash Cond', 'Merge Cond', 'Join Filter', 'Filter', 'Sort Key', 'Group Key'] as const;

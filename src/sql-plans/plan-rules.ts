@@ -1,7 +1,8 @@
 import { expressionColumns } from './plan-expressions';
 import { formatCount, formatKb, formatMs, formatPercent, roundTo, workMemSuggestion } from './plan-format';
 import { isInitPlan, numberField, planNodes, type PlanNodeView } from './plan-nodes';
-import { PLAN_RULE_IDS, type ExplainOutput, type FindingSeverity, type PlanFinding, type PlanNode, type PlanRuleId } from './plan-types';
+import { PLAN_RULE_IDS, type FindingSeverity, type PlanFinding, type PlanRuleId } from '../contracts/plan-finding';
+import type { ExplainOutput, PlanNode } from './plan-types';
 
 /**
  * Thresholds of the rules, from ../shared/DESIGN.md ("Query profiling"). The `min…` floors are

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LeakCheckResult } from '../../src/contracts/jobs';
+import type { LeakCheckResult } from '../../src/contracts/leak-check';
 import { QUEUES } from '../../src/contracts/queues';
 import { freePort, REDIS_URL, uniquePrefix } from '../helpers/env';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/processes';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError, ValidationError } from '../../src/contracts/errors';
 import { openSqlClient, type SqlClient } from '../../src/db/sql-client';
-import type { PlanFinding, PlanRuleId } from '../../src/sql-plans/plan-types';
+import type { PlanFinding, PlanRuleId } from '../../src/contracts/plan-finding';
 import { explainWithFindings, type ExplainedStatement } from '../../src/sql-plans/explain-with-findings';
 import { TEST_DATABASE_URL, uniqueSchema } from '../helpers/env';
 

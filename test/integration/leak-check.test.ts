@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
-import type { LeakCheckResult } from '../../src/contracts/jobs';
+import type { LeakCheckResult } from '../../src/contracts/leak-check';
 import { REDIS_URL, uniquePrefix } from '../helpers/env';
 import { REPO_ROOT, runCli, startWorkerProcess, type WorkerProcess } from '../helpers/processes';
 import { deletePrefix } from '../helpers/redis';

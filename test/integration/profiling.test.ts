@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RagQueryResult } from '../../src/contracts/jobs';
+import type { RagQueryResult } from '../../src/contracts/rag-query';
 import { REDIS_URL, uniquePrefix } from '../helpers/env';
 import { REPO_ROOT, runCli, startWorkerProcess, type WorkerProcess } from '../helpers/processes';
 import { deletePrefix, openTestQueue, type TestQueue } from '../helpers/redis';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RagQueryResult } from '../../src/contracts/jobs';
+import type { RagQueryResult } from '../../src/contracts/rag-query';
 import { freePort, REDIS_URL, uniquePrefix } from '../helpers/env';
 import { startWorkerProcess, type WorkerProcess } from '../helpers/processes';
 import { openTestQueue, type TestQueue } from '../helpers/redis';

@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { arbitraryJobData } from '../helpers/arbitraries';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/contracts/errors';
-import { describeIssues, leakCheckDataSchema, parseContract, ragQueryDataSchema } from '../../src/contracts/jobs';
+import { leakCheckDataSchema } from '../../src/contracts/leak-check';
+import { ragQueryDataSchema } from '../../src/contracts/rag-query';
+import { describeIssues, parseContract } from '../../src/contracts/validation';
 
 describe('job contracts under fuzzing', () => {
   it('never throw anything but a readable ValidationError, for 2,000 generated payloads per contract', () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { leakCheckDataSchema, parseContract, ragQueryDataSchema } from '../../src/contracts/jobs';
+import { leakCheckDataSchema } from '../../src/contracts/leak-check';
+import { ragQueryDataSchema } from '../../src/contracts/rag-query';
+import { parseContract } from '../../src/contracts/validation';
 import { ValidationError } from '../../src/contracts/errors';
 import { MALFORMED_RAG_QUERIES, traceparent } from '../helpers/malformed-payloads';
 

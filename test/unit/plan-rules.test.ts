@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { expressionColumns } from '../../src/sql-plans/plan-expressions';
 import { planNodes } from '../../src/sql-plans/plan-nodes';
 import { indexSuggestion, planFindings } from '../../src/sql-plans/plan-rules';
-import type { ExplainOutput, PlanFinding, PlanNode, PlanRuleId } from '../../src/sql-plans/plan-types';
+import type { PlanFinding, PlanRuleId } from '../../src/contracts/plan-finding';
+import type { ExplainOutput, PlanNode } from '../../src/sql-plans/plan-types';
 
 /**
  * The rules over hand-built plans (each threshold from both sides) and over plans recorded from

@@ -8,7 +8,7 @@ import { renderWaterfall } from '../../telemetry/intake/waterfall';
 import type { ExportedSpan } from '../../telemetry/intake/exported-span';
 import { STAGES } from '../../pipeline/pipeline';
 import { flushTraces, initTracing } from '../../telemetry/tracing';
-import { formatHotspots, formatLeakCheckResult, formatQueryResult, hotspotRows } from './enqueue';
+import { formatLeakCheckResult, formatQueryResult } from '../format';
 import { runCommand } from '../run-command';
 
 const DEMO_QUERIES = [
@@ -79,7 +79,6 @@ export function registerDemoCommand(program: Command): void {
             const result = await producer.waitForQueryResult(enqueued.jobId, 60_000);
             say(`── query ${index + 1}/${DEMO_QUERIES.length}${input.plantBottleneck ? ' (planted O(n²) rerank, profiled)' : ''}: ${input.query}`);
             say(formatQueryResult(result));
-            if (result.hotspots) say(formatHotspots(hotspotRows(result.hotspots), 'ms', result.profilePath));
             await flushTraces();
             const spans = await waitForSpans(() => intake.store.trace(enqueued.traceId ?? ''));
             say(spans.length > 0 ? renderWaterfall(spans) : '(no trace: tracing is off, DD_TRACE_ENABLED=false)');

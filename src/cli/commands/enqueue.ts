@@ -1,10 +1,11 @@
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../../config/config';
 import { RagscopeProducer } from '../../queue/producer';
-import path from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
-import { PROFILE_MODES, type HotspotResult, type LeakCheckResult, type ProfileMode, type RagQueryResult } from '../../contracts/jobs';
+import { LEAK_CHECK_LIMITS } from '../../contracts/leak-check';
+import { PROFILE_MODES, RAG_QUERY_LIMITS, type ProfileMode } from '../../contracts/rag-query';
 import { initTracing } from '../../telemetry/tracing';
+import { formatLeakCheckResult, formatQueryResult } from '../format';
 import { integerOption, printJson, runCommand, secondsOption } from '../run-command';
 
 interface QueryOptions {
@@ -24,9 +25,9 @@ export function registerEnqueueCommand(program: Command): void {
   enqueue
     .command('query')
     .description('enqueue a rag-query job; with --wait, print its answer, sources and stage timings')
-    .argument('<text>', 'the question (1-2,000 characters)')
-    .requiredOption('-u, --user-id <id>', 'who asks (1-128 characters; tagged on spans, hashed with RAGSCOPE_REDACT=1)')
-    .option('-k, --top-k <n>', 'sources to return, 1-50', integerOption(1, 50))
+    .argument('<text>', `the question (1-${RAG_QUERY_LIMITS.queryLength} characters)`)
+    .requiredOption('-u, --user-id <id>', `who asks (1-${RAG_QUERY_LIMITS.userIdLength} characters; tagged on spans, hashed with RAGSCOPE_REDACT=1)`)
+    .option('-k, --top-k <n>', `sources to return, ${RAG_QUERY_LIMITS.topK.min}-${RAG_QUERY_LIMITS.topK.max} (default ${RAG_QUERY_LIMITS.topK.default})`, integerOption(RAG_QUERY_LIMITS.topK.min, RAG_QUERY_LIMITS.topK.max))
     .option('--plant-bottleneck', 'rerank with the planted O(n²) function (a profiler target)')
     .addOption(
       new Option('--profile <mode>', 'CPU-profile the job: always, never, or auto (the capture rate decides)').choices(PROFILE_MODES),
@@ -58,7 +59,6 @@ export function registerEnqueueCommand(program: Command): void {
           } else {
             process.stdout.write(`enqueued job ${enqueued.jobId} on ${enqueued.queue}${enqueued.traceId ? ` (trace ${enqueued.traceId})` : ''}\n`);
             if (result) process.stdout.write(formatQueryResult(result));
-            if (result?.hotspots) process.stdout.write(formatHotspots(hotspotRows(result.hotspots), 'ms', result.profilePath));
           }
         } finally {
           await producer.close();
@@ -80,7 +80,7 @@ function registerLeakCheckCommand(enqueue: Command): void {
   enqueue
     .command('leak-check')
     .description('enqueue a leak-check job: run the pipeline N times and judge the post-GC heap trend')
-    .requiredOption('-n, --iterations <n>', 'pipeline runs, 1-1,000', integerOption(1, 1000))
+    .requiredOption('-n, --iterations <n>', `pipeline runs, ${LEAK_CHECK_LIMITS.iterations.min}-${LEAK_CHECK_LIMITS.iterations.max}`, integerOption(LEAK_CHECK_LIMITS.iterations.min, LEAK_CHECK_LIMITS.iterations.max))
     .option('--retain-leak', 'plant a real leak (an unbounded cache) so the detector has something to find')
     .option('-q, --query <text>', 'the question each iteration asks')
     .option('-w, --wait', 'wait for the verdict and print it (with a progress bar on a terminal)')
@@ -118,58 +118,4 @@ function registerLeakCheckCommand(enqueue: Command): void {
         }
       }),
     );
-}
-
-export function formatLeakCheckResult(result: LeakCheckResult): string {
-  const lines = [
-    result.verdict,
-    `heap: ${result.samples[0]?.heapUsedMb.toFixed(1)} MB → ${result.samples.at(-1)?.heapUsedMb.toFixed(1)} MB over ${result.samples.length} iterations`,
-  ];
-  if (result.topGrowingSites.length > 0) {
-    lines.push('top growing allocation sites:');
-    for (const site of result.topGrowingSites) {
-      lines.push(`  ${(site.bytes / 1024).toFixed(0).padStart(8)} KB  ${site.function}  ${relativePath(site.file)}:${site.line}`);
-    }
-  } else if (result.attributionUnavailable) {
-    lines.push(`allocation sites: ${result.attributionUnavailable}`);
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-export interface HotspotRow {
-  function: string;
-  file: string;
-  line: number;
-  selfPercent: number;
-  /** Self time in ms, or bytes for a heap profile. */
-  self: number;
-}
-
-export function formatHotspots(hotspots: HotspotRow[], unit = 'ms', profilePath?: string): string {
-  const lines = [`hotspots (self ${unit === 'ms' ? 'time' : unit}):`];
-  for (const hotspot of hotspots) {
-    lines.push(
-      `  ${hotspot.selfPercent.toFixed(1).padStart(5)}%  ${hotspot.self.toFixed(1).padStart(9)} ${unit}  ${hotspot.function}  ${relativePath(hotspot.file)}:${hotspot.line}`,
-    );
-  }
-  if (profilePath) lines.push(`profile: ${relativePath(profilePath)}  (ragscope hotspots ${relativePath(profilePath)})`);
-  return `${lines.join('\n')}\n`;
-}
-
-export function hotspotRows(hotspots: HotspotResult[]): HotspotRow[] {
-  return hotspots.map(({ selfMs, ...hotspot }) => ({ ...hotspot, self: selfMs }));
-}
-
-function relativePath(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative && !relative.startsWith('..') ? relative : file;
-}
-
-export function formatQueryResult(result: RagQueryResult): string {
-  const lines = [`answer: ${result.answer}`, 'sources:'];
-  for (const source of result.sources) lines.push(`  ${source.id}  ${source.score.toFixed(3)}  ${source.title}`);
-  lines.push(`stages: ${result.stages.map((stage) => `${stage.name} ${stage.durationMs.toFixed(1)} ms`).join(' | ')}`);
-  for (const finding of result.findings ?? []) lines.push(`sql finding [${finding.severity}] ${finding.rule}: ${finding.message} → ${finding.suggestion}`);
-  if (result.traceId) lines.push(`trace: ${result.traceId}  (ragscope trace ${result.traceId})`);
-  return `${lines.join('\n')}\n`;
 }

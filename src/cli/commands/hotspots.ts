@@ -4,7 +4,7 @@ import { UserError, ValidationError } from '../../contracts/errors';
 import { decodeProfile, rankHotspots } from '../../telemetry/profiling/hotspots';
 import { renderFlameGraph } from '../../telemetry/profiling/flamegraph';
 import { compiledToSource } from '../../telemetry/profiling/job-profiler';
-import { formatHotspots } from './enqueue';
+import { formatRankedProfile } from '../format';
 import { integerOption, printJson, runCommand } from '../run-command';
 
 interface HotspotsOptions {
@@ -41,9 +41,7 @@ export function registerHotspotsCommand(program: Command): void {
           printJson({ sampleType: ranked.sampleType, unit: ranked.unit, total: ranked.totalValue, hotspots: ranked.hotspots, ...(options.svg ? { svg: options.svg } : {}) });
           return;
         }
-        process.stdout.write(`${ranked.sampleType} profile, ${ranked.totalValue} ${ranked.unit} busy\n`);
-        const unit = ranked.unit === 'milliseconds' ? 'ms' : ranked.unit;
-        process.stdout.write(formatHotspots(ranked.hotspots.map(({ selfValue, ...hotspot }) => ({ ...hotspot, self: selfValue })), unit));
+        process.stdout.write(formatRankedProfile(ranked));
         if (options.svg) process.stdout.write(`flame graph: ${options.svg}\n`);
       }),
     );

@@ -1,24 +1,25 @@
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
+import type { CodeSite, Hotspot } from '../../contracts/hotspot';
 
-export interface Hotspot {
-  function: string;
-  file: string;
-  line: number;
-  /** Share of the profile's busy time spent in this line itself (callees excluded). */
-  selfPercent: number;
-  /** Self time in ms (or self bytes for a heap profile, see RankedProfile.unit). */
-  selfValue: number;
-}
+/**
+ * What a line's self value measures, named after its unit: time profiles rank by `selfMs` (the
+ * job result's Hotspot), heap profiles by `selfBytes`, anything else by `selfCount`.
+ */
+export type SelfField = 'selfMs' | 'selfBytes' | 'selfCount';
 
-export interface RankedProfile {
-  hotspots: Hotspot[];
-  /** The sample type ranked, e.g. `wall` in `nanoseconds`. */
+type RankedOf<F extends SelfField> = {
+  selfField: F;
+  hotspots: Array<CodeSite & { selfPercent: number } & Record<F, number>>;
+  /** The sample type ranked, e.g. `wall` (in milliseconds). */
   sampleType: string;
   unit: string;
   /** Busy total the percentages are of (idle excluded), in ms for time profiles. */
   totalValue: number;
-}
+};
+
+/** A ranking; narrow on `selfField` to read the rows' value (`selfField === 'selfMs'` gives Hotspot rows). */
+export type RankedProfile = RankedOf<'selfMs'> | RankedOf<'selfBytes'> | RankedOf<'selfCount'>;
 
 /**
  * V8's pseudo-frames for a thread with nothing to run. They are the absence of work, so they are
@@ -61,7 +62,7 @@ export function rankHotspots(profile: Profile, options: RankOptions = {}): Ranke
 
   const locations = new Map(profile.location.map((location) => [String(location.id), location]));
   const functions = new Map(profile.function.map((fn) => [String(fn.id), fn]));
-  const selfByLine = new Map<string, Omit<Hotspot, 'selfPercent'>>();
+  const selfByLine = new Map<string, CodeSite & { self: number }>();
   let totalValue = 0;
   for (const sample of profile.sample) {
     const value = Number(sample.value[valueIndex] ?? 0) * scale;
@@ -76,19 +77,26 @@ export function rankHotspots(profile: Profile, options: RankOptions = {}): Ranke
     const file = fn ? (options.resolveFile ?? ((name: string) => name))(text(fn.filename)) : '';
     const lineNumber = Number(line?.line ?? 0);
     const key = `${name}\u0000${file}\u0000${lineNumber}`;
-    const entry = selfByLine.get(key) ?? { function: name, file, line: lineNumber, selfValue: 0 };
-    entry.selfValue += value;
+    const entry = selfByLine.get(key) ?? { function: name, file, line: lineNumber, self: 0 };
+    entry.self += value;
     selfByLine.set(key, entry);
   }
+  const selfField: SelfField = scale !== 1 || unit === 'milliseconds' ? 'selfMs' : unit === 'bytes' ? 'selfBytes' : 'selfCount';
   const hotspots = [...selfByLine.values()]
-    .sort((left, right) => right.selfValue - left.selfValue)
+    .sort((left, right) => right.self - left.self)
     .slice(0, options.top ?? 5)
-    .map((entry) => ({
-      ...entry,
-      selfValue: round(entry.selfValue),
-      selfPercent: totalValue > 0 ? round((entry.selfValue / totalValue) * 100) : 0,
+    .map(({ self, ...site }) => ({
+      ...site,
+      selfPercent: totalValue > 0 ? round((self / totalValue) * 100) : 0,
+      [selfField]: round(self),
     }));
-  return { hotspots, sampleType, unit: scale === 1 ? unit : 'milliseconds', totalValue: round(totalValue) };
+  return { selfField, hotspots, sampleType, unit: scale === 1 ? unit : 'milliseconds', totalValue: round(totalValue) } as RankedProfile;
+}
+
+/** The hotspots of a time (wall or CPU) profile, as job results carry them. */
+export function timeHotspots(ranked: RankedProfile): Hotspot[] {
+  if (ranked.selfField !== 'selfMs') throw new Error(`a ${ranked.sampleType} profile has no self time`);
+  return ranked.hotspots;
 }
 
 function round(value: number): number {

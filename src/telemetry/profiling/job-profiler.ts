@@ -3,7 +3,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { encode, SourceMapper, time } from '@datadog/pprof';
 import { PACKAGE_ROOT } from '../../package-info';
-import { rankHotspots, type Hotspot } from './hotspots';
+import type { Hotspot } from '../../contracts/hotspot';
+import { rankHotspots, timeHotspots } from './hotspots';
 
 const DIST_DIR = path.join(PACKAGE_ROOT, 'dist') + path.sep;
 
@@ -97,7 +98,7 @@ export class JobProfiler {
     const startedAt = performance.now();
     const profilePath = path.join(this.options.outputDir, `job-${jobId.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}.pprof`);
     await writeFile(profilePath, await encode(profile));
-    const { hotspots } = rankHotspots(profile, { top: this.options.top, resolveFile: compiledToSource });
+    const hotspots = timeHotspots(rankHotspots(profile, { top: this.options.top, resolveFile: compiledToSource }));
     profilingMs += performance.now() - startedAt;
     return { value, hotspots, profilePath, profilingMs: Math.round(profilingMs * 100) / 100 };
   }

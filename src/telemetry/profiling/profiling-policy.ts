@@ -3,7 +3,7 @@
  * the measured overhead; no clocks or I/O here.
  */
 
-import type { ProfileMode } from '../../contracts/jobs';
+import type { ProfileMode } from '../../contracts/rag-query';
 
 export interface ProfilingPolicy {
   /** Share of `auto` jobs profiled, in percent (DD_PROFILING_CAPTURE_PCT, default 1). */

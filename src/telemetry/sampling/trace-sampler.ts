@@ -1,6 +1,6 @@
 import type { SamplingConfig } from '../../config/config';
 import { SPANS_PER_JOB, traceSampleRate } from './sampling-policy';
-import { spanPriceUsd, spansEstimatedTotal, traceBudgetUsd, traceSampleRate as traceSampleRateGauge } from '../metrics';
+import { processMetrics, type RagscopeMetrics } from '../metrics';
 
 /** Where the observed job rate comes from (the shared meter in Redis, or a fixed figure in tests). */
 export interface JobRateSource {
@@ -22,18 +22,19 @@ export class TraceSampler {
     private readonly meter: JobRateSource,
     private readonly policy: SamplingConfig,
     private readonly random: () => number = Math.random,
+    private readonly metrics: Pick<RagscopeMetrics, 'traceSampleRate' | 'spansEstimatedTotal' | 'spanPriceUsd' | 'traceBudgetUsd'> = processMetrics(),
   ) {
     // The cost estimate's inputs beside its counter, so Prometheus can price the spans itself.
-    spanPriceUsd.set(policy.pricePerMillionSpansUsd / 1e6);
-    if (policy.budgetAlertsUsd.length > 0) traceBudgetUsd.set(Math.min(...policy.budgetAlertsUsd));
+    metrics.spanPriceUsd.set(policy.pricePerMillionSpansUsd / 1e6);
+    if (policy.budgetAlertsUsd.length > 0) metrics.traceBudgetUsd.set(Math.min(...policy.budgetAlertsUsd));
   }
 
   async decide(): Promise<SamplingDecision> {
     const jobsPerHour = await this.meter.jobsPerHour();
     const rate = traceSampleRate(jobsPerHour, this.policy);
     const sampled = this.random() < rate;
-    traceSampleRateGauge.set(rate);
-    if (sampled) spansEstimatedTotal.inc(SPANS_PER_JOB);
+    this.metrics.traceSampleRate.set(rate);
+    if (sampled) this.metrics.spansEstimatedTotal.inc(SPANS_PER_JOB);
     return { sampled, rate, jobsPerHour };
   }
 }
