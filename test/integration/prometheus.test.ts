@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -16,6 +17,32 @@ const INSTALL = "Debian's prometheus package: apt-get install prometheus";
 const PROMETHEUS = requireTool('prometheus', INSTALL);
 const PROMTOOL = requireTool('promtool', INSTALL);
 const ALERT_RULES = path.join(REPO_ROOT, 'deploy/prometheus/alerts.yml');
+const DASHBOARD = path.join(REPO_ROOT, 'deploy/grafana/ragscope.json');
+
+interface DashboardPanel {
+  title: string;
+  type: string;
+  datasource?: { type: string; uid: string };
+  targets?: Array<{ expr?: string; query?: string; datasource?: { type: string } }>;
+  panels?: DashboardPanel[];
+}
+interface Dashboard {
+  panels: DashboardPanel[];
+  templating: { list: Array<{ name: string; allValue: string; definition: string }> };
+}
+
+/** What Grafana puts in place of its variables before a query reaches Prometheus ("All" for the template ones). */
+function grafanaToPromQL(expr: string, templateVariables: Record<string, string>): string {
+  let promql = expr.replaceAll('$__rate_interval', '5m').replaceAll('$__range', '1h').replaceAll('$__interval', '15s');
+  for (const [name, value] of Object.entries(templateVariables)) promql = promql.replaceAll(`\${${name}}`, value).replaceAll(`$${name}`, value);
+  return promql;
+}
+
+/** Panels that may rightly be empty after this test's jobs, and why. */
+const MAY_BE_EMPTY: Record<string, string> = {
+  'SQL findings by rule': 'a finding needs a profiled job whose plan breaks a rule',
+  'Firing alerts': 'the leak alert clears within seconds once the leak checks stop (compressed time)',
+};
 
 /**
  * The open-source path end to end: the real Prometheus server scrapes `serve`, a worker and the
@@ -32,6 +59,8 @@ describe.skipIf(!PROMETHEUS || !PROMTOOL)('Prometheus scraping serve, a worker a
     RAGSCOPE_HEAP_SAMPLE_INTERVAL_MS: '500',
     RAGSCOPE_HEAP_SAMPLE_FORCE_GC: '1',
     RAGSCOPE_LEAK_THRESHOLD_MB_PER_HOUR: '3000',
+    // Every trace kept, so the span counter and the cost panels have data.
+    DD_TRACE_SAMPLE_RATE: '1',
   };
   const processes: WorkerProcess[] = [];
   const endpoints: Record<'serve' | 'worker' | 'scheduler', string> = { serve: '', worker: '', scheduler: '' };
@@ -70,9 +99,14 @@ describe.skipIf(!PROMETHEUS || !PROMTOOL)('Prometheus scraping serve, a worker a
   });
 
   it('counts the jobs and raises RagscopeLeakSuspected in ALERTS for the worker running retainLeak checks', async () => {
+    // Through serve's HTTP API, as a client would.
     for (let index = 0; index < 3; index += 1) {
-      const { jobId } = await producer.enqueueQuery({ query: 'Which Redis eviction policy suits a job queue?', userId: 'prometheus' });
-      await producer.waitForQueryResult(jobId, 60_000);
+      const response = await fetch(`http://${endpoints.serve}/query?wait=60`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'Which Redis eviction policy suits a job queue?', user_id: 'prometheus' }),
+      });
+      expect(response.status).toBe(200);
     }
     // A job from a foreign script that breaks the contract: it fails once, and is counted.
     await foreignQueue.add('query', { query: '', userId: 'script' });
@@ -126,5 +160,31 @@ describe.skipIf(!PROMETHEUS || !PROMTOOL)('Prometheus scraping serve, a worker a
       const ours = `${lint.stdout}${lint.stderr}`.split('\n').filter((line) => line.startsWith('ragscope_'));
       expect(ours, name).toEqual([]);
     }
+  });
+
+  it('accepts every PromQL expression of the Grafana dashboard, and the panels show the jobs above', async () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Dashboard;
+    const variables = Object.fromEntries(dashboard.templating.list.map((variable) => [variable.name, variable.allValue]));
+    for (const variable of dashboard.templating.list) {
+      const [, metric, label] = /^label_values\((\w+), (\w+)\)$/.exec(variable.definition) ?? [];
+      expect(metric, variable.definition).toBeDefined();
+      const values = await prometheus.api<string[]>(`/api/v1/label/${label}/values?match[]=${encodeURIComponent(metric!)}`);
+      expect(values.length, variable.definition).toBeGreaterThan(0);
+    }
+    const panels = dashboard.panels.flatMap((panel) => [panel, ...(panel.panels ?? [])]).filter((panel) => panel.type !== 'row');
+    let checked = 0;
+    for (const panel of panels) {
+      for (const target of panel.targets ?? []) {
+        if ((target.datasource ?? panel.datasource)?.type !== 'prometheus') continue;
+        const promql = grafanaToPromQL(target.expr!, variables);
+        // A refused expression throws with Prometheus' own error message, naming the panel.
+        const result = await prometheus.query(promql).catch((error: Error) => {
+          throw new Error(`panel "${panel.title}": ${error.message}`);
+        });
+        if (!(panel.title in MAY_BE_EMPTY)) expect(result.length, `panel "${panel.title}": ${promql} returned no series`).toBeGreaterThan(0);
+        checked += 1;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(15);
   });
 });
