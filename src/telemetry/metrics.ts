@@ -25,7 +25,7 @@ export function createMetrics(registry: Registry = new Registry()) {
     // MB/h slope is exported in bytes per second; deploy/prometheus/alerts.yml records it back as MB/h.
     heapGrowthBytesPerSecond: new Gauge({
       name: 'ragscope_heap_growth_bytes_per_second',
-      help: 'Theil–Sen slope of each worker\u2019s post-GC heap over the verdict window, in bytes per second (\u00d7 3600 / 1048576 = the MB/h of the verdict; recording rule ragscope:heap_growth_mb_per_hour).',
+      help: 'Theil–Sen slope of each worker\u2019s post-GC heap over the verdict window, in bytes per second (\u00d7 3600 / 1048576 = the MB/h of the verdict; recording rule worker:ragscope_heap_growth_mb_per_hour:max).',
       labelNames: ['worker'] as const,
       registers,
     }),
