@@ -20,25 +20,27 @@ let initialised = false;
 export function initTracing(config: RagscopeConfig, options: { flushIntervalMs?: number } = {}): void {
   if (initialised || !config.tracingEnabled) return;
   initialised = true;
-  // ragscope applies DD_TRACE_SAMPLE_RATE itself where a trace starts (see sampling/); dd-trace
-  // must keep every span ragscope records, or the rate would be applied twice.
-  delete process.env.DD_TRACE_SAMPLE_RATE;
-  configureContinuousProfiler(config);
+  if (config.profiling.continuousEnabled) mkdirSync(config.profiling.outputDir, { recursive: true });
   // Loaded here, not at module scope: commands that trace nothing (intake, help) never pay for it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ddTrace = require('dd-trace') as typeof import('dd-trace');
-  const tracer = ddTrace.init({
-    service: config.service,
-    env: config.env,
-    version: config.version,
-    url: config.agentUrl,
-    plugins: false,
-    startupLogs: false,
-    logInjection: false,
-    flushInterval: options.flushIntervalMs ?? 2000,
-    sampleRate: 1,
-    profiling: config.profiling.continuousEnabled,
-  });
+  const tracer = withEnvironment(continuousProfilerEnvironment(config, process.env), () =>
+    ddTrace.init({
+      service: config.service,
+      env: config.env,
+      version: config.version,
+      url: config.agentUrl,
+      plugins: false,
+      startupLogs: false,
+      logInjection: false,
+      flushInterval: options.flushIntervalMs ?? 2000,
+      // ragscope applies DD_TRACE_SAMPLE_RATE itself where a trace starts (see sampling/); dd-trace
+      // must keep every span ragscope records, or the rate would be applied twice. An init option
+      // outranks the environment variable in dd-trace, so the variable needs no editing.
+      sampleRate: 1,
+      profiling: config.profiling.continuousEnabled,
+    }),
+  );
   new tracer.TracerProvider().register();
 }
 
@@ -67,18 +69,35 @@ export async function flushTraces(timeoutMs = 2000): Promise<void> {
 }
 
 /**
- * dd-trace's continuous profiler reads its settings from the environment at start-up; ragscope
- * fills in production-safe defaults the user has not set: wall time, plus heap unless
- * DD_PROFILING_MEMORY_ENABLED=false, and local pprof files when no agent is configured.
+ * dd-trace's continuous profiler takes its settings from the environment only (its init options
+ * have no names for them). ragscope's production-safe defaults for the ones the user has not set:
+ * wall time, plus heap unless DD_PROFILING_MEMORY_ENABLED=false, and local pprof files when no agent
+ * is configured. Pure: the variables to add, never the ones already set.
  */
-function configureContinuousProfiler(config: RagscopeConfig): void {
-  if (!config.profiling.continuousEnabled) return;
+export function continuousProfilerEnvironment(
+  config: RagscopeConfig,
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  if (!config.profiling.continuousEnabled) return {};
   const defaults: Record<string, string> = {
     DD_PROFILING_PROFILERS: config.profiling.memoryEnabled ? 'wall,space' : 'wall',
     DD_PROFILING_EXPORTERS: config.profiling.continuousExporter,
     DD_PROFILING_UPLOAD_PERIOD: String(config.profiling.uploadPeriodSeconds),
     DD_PROFILING_PPROF_PREFIX: `${path.resolve(config.profiling.outputDir)}/continuous-`,
   };
-  mkdirSync(config.profiling.outputDir, { recursive: true });
-  for (const [name, value] of Object.entries(defaults)) process.env[name] ??= value;
+  return Object.fromEntries(Object.entries(defaults).filter(([name]) => env[name] === undefined));
+}
+
+/**
+ * Runs `build` (dd-trace's synchronous init, which reads its whole configuration into its own
+ * object) with `additions` visible in the environment, then removes them: the process
+ * environment after start-up is exactly what the user gave, so a later loadConfig() agrees.
+ */
+function withEnvironment<T>(additions: Record<string, string>, build: () => T): T {
+  for (const [name, value] of Object.entries(additions)) process.env[name] = value;
+  try {
+    return build();
+  } finally {
+    for (const name of Object.keys(additions)) delete process.env[name];
+  }
 }

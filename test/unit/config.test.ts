@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, redactUrl } from '../../src/config/config';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DEFAULTS, loadConfig, redactUrl } from '../../src/config/config';
+import { renderEnvExample } from '../../src/config/env-example';
+import { listSettings } from '../../src/config/setting';
+import { settings } from '../../src/config/settings';
 import { ConfigError } from '../../src/contracts/errors';
 
 describe('loadConfig', () => {
@@ -13,6 +18,7 @@ describe('loadConfig', () => {
       env: undefined,
       version: undefined,
       tracingEnabled: true,
+      agent: { url: undefined, host: undefined, port: 8126 },
       agentUrl: 'http://127.0.0.1:8126',
       workerConcurrency: 2,
       plantBottleneck: false,
@@ -141,5 +147,42 @@ describe('redactUrl', () => {
   it('hides the password and keeps the rest', () => {
     expect(redactUrl('postgres://app:s3cret@db:5432/rag')).toBe('postgres://app:***@db:5432/rag');
     expect(redactUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+  });
+});
+
+describe('the settings table', () => {
+  const rows = listSettings(settings);
+
+  it('names each variable once', () => {
+    const names = rows.map((row) => row.env);
+    expect(names.filter((name, index) => names.indexOf(name) !== index)).toEqual([]);
+  });
+
+  it.each(rows.map((row) => [row.env, row]))('documents %s in one line and shows a value for it', (_name, row) => {
+    expect(row.doc.length).toBeGreaterThan(0);
+    expect(row.doc).not.toContain('\n');
+    expect(row.default ?? row.example).toBeDefined();
+  });
+
+  it.each(rows.filter((row) => row.example !== undefined).map((row) => [row.env, row.example!]))(
+    'accepts the example of %s (%s)',
+    (name, example) => {
+      expect(() => loadConfig({ [name]: example })).not.toThrow();
+    },
+  );
+
+  it('derives the defaults from the table: an empty environment and .env.example as written resolve alike', () => {
+    const fromFile = Object.fromEntries(
+      readFileSync(path.join(__dirname, '../../.env.example'), 'utf8')
+        .split('\n')
+        .filter((line) => /^[A-Z_]+=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+    expect(loadConfig(fromFile)).toEqual(DEFAULTS);
+  });
+
+  it('is what .env.example says (run `npm run config:env-example` after editing src/config/settings.ts)', () => {
+    const written = readFileSync(path.join(__dirname, '../../.env.example'), 'utf8');
+    expect(written, '.env.example is out of date: run `npm run config:env-example`').toBe(renderEnvExample(settings));
   });
 });
