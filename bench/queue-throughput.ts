@@ -13,12 +13,8 @@ import { Redis } from 'ioredis';
 import { median, numberArgument, percentile } from './bench-utils';
 import pino from 'pino';
 import { loadConfig } from '../src/config/config';
-import { ExclusiveGate } from '../src/telemetry/profiling/exclusive-gate';
-import { ProfilingOverheadWindow } from '../src/telemetry/profiling/profiling-policy';
-import { SlowJobRegistry } from '../src/queue/slow-jobs';
-import { JobRateMeter } from '../src/queue/job-rate';
-import { TraceSampler } from '../src/telemetry/sampling/trace-sampler';
-import { createRagQueryProcessor } from '../workers/rag-query';
+import { QUEUES } from '../src/contracts/queues';
+import { createWorkerRuntime } from '../src/worker/runtime';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CLI = path.join(__dirname, '..', 'dist/src/cli/main.js');
@@ -97,23 +93,18 @@ async function main(): Promise<void> {
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const config = loadConfig({ ...process.env, DD_TRACE_ENABLED: 'false' });
   const stamp = Date.now();
-  const ragscopeProcessor = createRagQueryProcessor({
-    store: undefined as never,
-    plantBottleneck: false,
-    redactUserIds: false,
-    logQueries: false,
-    logger: pino({ level: 'silent' }),
-    profiling: { ...config.profiling, capturePct: 0 },
-    overhead: new ProfilingOverheadWindow(),
-    gate: new ExclusiveGate(),
-    slowJobs: new SlowJobRegistry(connection, `bench-ragscope-${stamp}`),
-    sampler: new TraceSampler(new JobRateMeter(connection, `bench-ragscope-${stamp}`), config.sampling),
-    pipeline: async () => ({ answer: '', sources: [], stages: [] }),
-  });
+  // The worker's own wiring around a pipeline that does nothing, consuming no queue by itself:
+  // each round drives its rag-query processor through a plain BullMQ Worker, like the baseline.
+  const runtime = await createWorkerRuntime(
+    { ...config, queuePrefix: `bench-ragscope-${stamp}`, profiling: { ...config.profiling, capturePct: 0 } },
+    pino({ level: 'silent' }),
+    { queues: [], openPipeline: async () => ({ name: 'no-op', run: async () => ({ answer: '', sources: [], stages: [] }), close: async () => undefined }) },
+  );
+  const ragscopeProcessor = runtime.processors[QUEUES.ragQuery];
   const plainProcessor: Processor = async () => ({});
   const rates = { ragscope: [] as number[], plain: [] as number[] };
   try {
-    await throughput(connection, `bench-warm-${stamp}`, ragscopeProcessor as Processor, -1);
+    await throughput(connection, `bench-warm-${stamp}`, ragscopeProcessor, -1);
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? (['ragscope', 'plain'] as const) : (['plain', 'ragscope'] as const);
       for (const mode of order) {
@@ -130,6 +121,7 @@ async function main(): Promise<void> {
       console.log(`  ${processes} worker process${processes > 1 ? 'es' : ''}: p50 ${measured.p50} ms, p95 ${measured.p95} ms, ${measured.jobsPerSecond.toFixed(0)} jobs/s`);
     }
   } finally {
+    await runtime.close();
     await connection.quit();
   }
 }

@@ -1,5 +1,5 @@
 import { embed } from './embed';
-import type { PipelineResult } from './pipeline';
+import type { PipelineResult } from './job-pipeline';
 
 /**
  * The planted leak, for leak checks with `retainLeak: true`: a cache of every answer's source

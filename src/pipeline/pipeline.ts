@@ -1,5 +1,6 @@
 import type { Attributes, Span } from '@opentelemetry/api';
-import type { RagQueryData, RagQueryResult } from '../contracts/rag-query';
+import type { RagscopeConfig } from '../config/config';
+import type { RagQueryData } from '../contracts/rag-query';
 import type { StageTiming } from '../contracts/stage-timing';
 import { inSpan } from '../telemetry/spans';
 import { EMBEDDING_DIMENSIONS, embed, tokenize } from './embed';
@@ -7,6 +8,8 @@ import { generateAnswer } from './generate';
 import { rerankByCosine, rerankWithQuadraticDedupe } from './rerank';
 import type { DocumentStore } from './store/document-store';
 import { explainWithFindings } from '../sql-plans/explain-with-findings';
+import type { JobPipeline, PipelineResult } from './job-pipeline';
+import { openDocumentStore } from './store/open-store';
 
 /**
  * How many full-text matches the rerank sees: wide enough that the cosine rerank, not the text
@@ -28,7 +31,7 @@ export interface PipelineOptions {
   explainRetrieve?: boolean;
 }
 
-export type PipelineResult = Omit<RagQueryResult, 'traceId'>;
+export type { PipelineResult };
 
 /**
  * The RAG pipeline, one span per stage (children of the active span, normally `rag.job`). This is
@@ -105,4 +108,18 @@ function roundMs(value: number): number {
 /** Six decimals: enough to order sources, and identical wherever floating point agrees that far. */
 function roundScore(value: number): number {
   return Math.round(value * 1e6) / 1e6;
+}
+
+/** The sample pipeline on its document store (PostgreSQL from DATABASE_URL or embedded PGlite). */
+export async function openSamplePipeline(
+  config: Pick<RagscopeConfig, 'databaseUrl' | 'databaseSchema' | 'plantBottleneck'>,
+): Promise<JobPipeline & { store: DocumentStore }> {
+  const store = await openDocumentStore(config);
+  return {
+    name: 'sample',
+    database: store.sql.description,
+    store,
+    run: (data, options) => runRagPipeline(data, { store, plantBottleneck: config.plantBottleneck, explainRetrieve: options.explainSql }),
+    close: () => store.sql.close(),
+  };
 }

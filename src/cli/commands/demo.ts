@@ -9,6 +9,7 @@ import type { ExportedSpan } from '../../telemetry/intake/exported-span';
 import { STAGES } from '../../pipeline/pipeline';
 import { flushTraces, initTracing } from '../../telemetry/tracing';
 import { formatLeakCheckResult, formatQueryResult } from '../format';
+import { closeInOrder, shutdownSignal } from '../lifecycle';
 import { runCommand } from '../run-command';
 
 const DEMO_QUERIES = [
@@ -72,7 +73,7 @@ export function registerDemoCommand(program: Command): void {
         });
         const url = await app.listen({ port: 0, host: '127.0.0.1' });
         try {
-          say(`ragscope demo: Redis ${redis.stop ? `(private) ${redis.url}` : redis.url}, database ${running.store.sql.description}, trace intake ${intake.url}`);
+          say(`ragscope demo: Redis ${redis.stop ? `(private) ${redis.url}` : redis.url}, database ${running.pipeline.database ?? 'none'}, trace intake ${intake.url}`);
           say();
           for (const [index, input] of DEMO_QUERIES.entries()) {
             const enqueued = await producer.enqueueQuery(input);
@@ -99,23 +100,30 @@ export function registerDemoCommand(program: Command): void {
           say(`API docs    ${url}/docs`);
           if (options.keepRunning) {
             say('\nstill running: Ctrl-C to stop');
-            await new Promise<void>((resolve) => {
-              process.once('SIGINT', resolve);
-              process.once('SIGTERM', resolve);
-            });
+            await shutdownSignal();
           } else {
             say('\nNext: `ragscope intake`, `ragscope worker`, `ragscope scheduler`, `ragscope serve`, then `ragscope enqueue query "..." -u you --wait`.');
           }
         } finally {
-          await app.close();
-          await scheduler.close();
-          await running.close();
-          for (const name of [QUEUES.ragQuery, QUEUES.leakCheck, QUEUES.heapSample]) {
-            await (await producer.queue(name)).obliterate({ force: true }).catch(() => undefined);
-          }
-          await producer.close();
-          await intake.close();
-          redis.stop?.();
+          await closeInOrder(
+            [
+              { name: 'http server', close: () => app.close() },
+              { name: 'scheduler', close: () => scheduler.close() },
+              { name: 'worker', close: () => running.close() },
+              {
+                name: 'demo queues',
+                close: async () => {
+                  for (const name of [QUEUES.ragQuery, QUEUES.leakCheck, QUEUES.heapSample]) {
+                    await (await producer.queue(name)).obliterate({ force: true }).catch(() => undefined);
+                  }
+                },
+              },
+              { name: 'producer', close: () => producer.close() },
+              { name: 'intake', close: () => intake.close() },
+              { name: 'private redis', close: () => redis.stop?.() },
+            ],
+            { logger },
+          );
         }
       }),
     );

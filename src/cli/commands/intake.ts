@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { DEFAULT_AGENT_PORT } from '../../config/config';
 import { ServiceUnavailableError } from '../../contracts/errors';
 import { startLocalIntake } from '../../telemetry/intake/intake-server';
+import { createLogger } from '../../log';
+import { runUntilSignal } from '../lifecycle';
 import { integerOption, runCommand } from '../run-command';
 
 export function registerIntakeCommand(program: Command): void {
@@ -23,11 +25,10 @@ export function registerIntakeCommand(program: Command): void {
           throw error;
         });
         process.stderr.write(`ragscope intake listening on ${intake.url} (view a trace: ragscope trace <traceId>)\n`);
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
+        await runUntilSignal([{ name: 'intake', close: () => intake.close() }], {
+          logger: createLogger('info', 'ragscope-intake'),
+          stopped: 'intake stopped',
         });
-        await intake.close();
       }),
     );
 }

@@ -4,8 +4,8 @@ import { createLogger } from '../../log';
 import { HeapSamplingScheduler } from '../../memory/heap-sampling-scheduler';
 import { assertRedisReachable } from '../../queue/connection';
 import { serveMetrics } from '../../telemetry/metrics';
+import { runUntilSignal } from '../lifecycle';
 import { runCommand } from '../run-command';
-import { flushTraces } from '../../telemetry/tracing';
 
 export function registerSchedulerCommand(program: Command): void {
   program
@@ -23,16 +23,13 @@ export function registerSchedulerCommand(program: Command): void {
         await assertRedisReachable(config.redisUrl);
         const scheduler = await HeapSamplingScheduler.start(config, logger);
         const metricsServer = config.metricsPort ? await serveMetrics(config.metricsPort) : undefined;
-        await new Promise<void>((resolve) => {
-          process.once('SIGTERM', resolve);
-          process.once('SIGINT', resolve);
-        });
-        logger.info('scheduler stopping');
-        metricsServer?.close();
-        await scheduler.close();
-        // Spans still buffered get a bounded flush; a hung agent must not hold the exit past the grace period.
-        await flushTraces();
-        process.exit(process.exitCode ?? 0);
+        await runUntilSignal(
+          [
+            { name: 'metrics server', close: () => metricsServer?.close() },
+            { name: 'scheduler', close: () => scheduler.close() },
+          ],
+          { logger, stopping: 'scheduler stopping', stopped: 'scheduler stopped' },
+        );
       }),
     );
 }

@@ -9,7 +9,8 @@ import { openSqlClient } from '../../db/sql-client';
 import { buildServer, type HealthCheck } from '../../server/app';
 import { isLoopback } from '../../server/auth';
 import { BOARD_PATH } from '../../server/board';
-import { flushTraces, initTracing } from '../../telemetry/tracing';
+import { initTracing } from '../../telemetry/tracing';
+import { runUntilSignal } from '../lifecycle';
 import { integerOption, runCommand } from '../run-command';
 
 export function registerServeCommand(program: Command): void {
@@ -51,17 +52,15 @@ export function registerServeCommand(program: Command): void {
         await app.listen({ port: options.port, host: options.host });
         const base = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
         process.stderr.write(`ragscope serve on ${base}  (docs ${base}/docs, board ${base}${BOARD_PATH}, metrics ${base}/metrics)\n`);
-        await new Promise<void>((resolve) => {
-          process.once('SIGTERM', resolve);
-          process.once('SIGINT', resolve);
-        });
-        await app.close();
-        await producer.close();
-        await redis.quit();
-        await postgres?.close();
-        // Spans still buffered get a bounded flush; a hung agent must not hold the exit past the grace period.
-        await flushTraces();
-        process.exit(process.exitCode ?? 0);
+        await runUntilSignal(
+          [
+            { name: 'http server', close: () => app.close() },
+            { name: 'producer', close: () => producer.close() },
+            { name: 'redis', close: () => redis.quit() },
+            { name: 'postgres', close: () => postgres?.close() },
+          ],
+          { logger, stopped: 'server stopped' },
+        );
       }),
     );
 }

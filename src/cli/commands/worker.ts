@@ -2,11 +2,9 @@ import { Option, type Command } from 'commander';
 import { QUEUES, type QueueName } from '../../contracts/queues';
 import { loadConfig } from '../../config/config';
 import { createLogger } from '../../log';
-import { flushTraces, initTracing } from '../../telemetry/tracing';
+import { initTracing } from '../../telemetry/tracing';
+import { runUntilSignal } from '../lifecycle';
 import { integerOption, runCommand } from '../run-command';
-
-/** Seconds active jobs get to finish after SIGTERM/SIGINT before the process gives up on them. */
-const SHUTDOWN_GRACE_MS = 30_000;
 
 export function registerWorkerCommand(program: Command): void {
   program
@@ -24,26 +22,12 @@ export function registerWorkerCommand(program: Command): void {
         // Loaded after tracing starts, so the pipeline's modules see the registered provider.
         const { startWorkers } = await import('../../../workers');
         const running = await startWorkers(config, logger, { concurrency: options.concurrency, queues: options.queues });
-        await new Promise<void>((resolve) => {
-          const shutdown = (signal: NodeJS.Signals): void => {
-            logger.info({ signal }, 'shutting down: finishing active jobs');
-            const forced = setTimeout(() => {
-              logger.error({ graceMs: SHUTDOWN_GRACE_MS }, 'active jobs did not finish in time; BullMQ will hand them to another worker');
-              process.exit(1);
-            }, SHUTDOWN_GRACE_MS);
-            forced.unref();
-            running.close().then(resolve, (error: Error) => {
-              logger.error({ err: error.message }, 'error while shutting down');
-              resolve();
-            });
-          };
-          process.once('SIGTERM', shutdown);
-          process.once('SIGINT', shutdown);
+        await runUntilSignal([{ name: 'worker', close: () => running.close() }], {
+          logger,
+          stopping: 'shutting down: finishing active jobs',
+          stopped: 'worker stopped',
+          overdue: 'active jobs did not finish in time; BullMQ will hand them to another worker',
         });
-        logger.info('worker stopped');
-        // Spans still buffered get a bounded flush; a hung agent must not hold the exit past the grace period.
-        await flushTraces();
-        process.exit(process.exitCode ?? 0);
       }),
     );
 }

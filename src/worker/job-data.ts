@@ -1,8 +1,8 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { describeIssues } from '../src/contracts/validation';
-import type { QueueName } from '../src/contracts/queues';
+import { describeIssues } from '../contracts/validation';
+import type { QueueName } from '../contracts/queues';
 
 /**
  * A job's data checked against its queue's contract. Anything can write to Redis, so a job that

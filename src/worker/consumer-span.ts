@@ -1,0 +1,54 @@
+import { SpanKind, type Attributes, type Span } from '@opentelemetry/api';
+import type { Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { QueueName } from '../contracts/queues';
+import type { TraceCarrier } from '../contracts/trace-carrier';
+import { inSpan } from '../telemetry/spans';
+import { activeTraceId, extractTraceContext } from '../telemetry/trace-context';
+import { parseJobData } from './job-data';
+
+export interface ConsumerOptions<S extends z.ZodType, R> {
+  queue: QueueName;
+  /** The span every job of this queue runs in (`rag.job`, `rag.leak_check`). */
+  spanName: string;
+  schema: S;
+  logger: Logger;
+  /** What this queue adds to the span's attributes. */
+  attributes?: (data: z.output<S>, job: Job) => Attributes;
+  /**
+   * For jobs that carry no trace context, and so start their trace here: whether to keep it.
+   * Absent = keep every trace that starts here.
+   */
+  sampleNewTrace?: () => Promise<boolean>;
+  work: (data: z.output<S>, job: Job, span: Span) => Promise<R>;
+}
+
+/**
+ * The prologue every processor shares: the job's data checked against its contract, then a
+ * CONSUMER span that is a child of the producer's span when the job carries its trace context
+ * (`data.trace`), with the messaging attributes, the job id and the attempt. The result gets the
+ * trace id, so a user can go from a job to its trace.
+ */
+export function consumerProcessor<S extends z.ZodType<{ trace?: TraceCarrier }>, R extends object>(options: ConsumerOptions<S, R>) {
+  return async (job: Job): Promise<R & { traceId?: string }> => {
+    const data = parseJobData(options.schema, options.queue, job, options.logger);
+    const carrier = data.trace;
+    return inSpan(
+      options.spanName,
+      {
+        kind: SpanKind.CONSUMER,
+        parent: extractTraceContext(carrier),
+        sampled: carrier || !options.sampleNewTrace ? undefined : await options.sampleNewTrace(),
+        attributes: {
+          'messaging.system': 'bullmq',
+          'messaging.destination.name': options.queue,
+          'job.id': job.id ?? '',
+          'job.attempt': job.attemptsMade + 1,
+          ...options.attributes?.(data, job),
+        },
+      },
+      async (span) => ({ ...(await options.work(data, job, span)), traceId: activeTraceId() }),
+    );
+  };
+}

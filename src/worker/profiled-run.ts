@@ -1,0 +1,75 @@
+import type { Span } from '@opentelemetry/api';
+import type { Job } from 'bullmq';
+import type { ProfilingConfig } from '../config/config';
+import type { RagQueryData, RagQueryResult } from '../contracts/rag-query';
+import { QUEUES } from '../contracts/queues';
+import type { JobPipeline } from '../pipeline/job-pipeline';
+import { SlowJobRegistry } from '../queue/slow-jobs';
+import type { RagscopeMetrics } from '../telemetry/metrics';
+import type { ExclusiveGate } from '../telemetry/profiling/exclusive-gate';
+import type { JobProfiler } from '../telemetry/profiling/job-profiler';
+import { decideProfiling, type ProfilingOverheadWindow } from '../telemetry/profiling/profiling-policy';
+
+export interface ProfiledRunDeps {
+  pipeline: JobPipeline;
+  profiling: ProfilingConfig;
+  /** Absent when per-job profiling could not be set up; jobs then run unprofiled. */
+  profiler?: JobProfiler;
+  overhead: ProfilingOverheadWindow;
+  gate: ExclusiveGate;
+  slowJobs: SlowJobRegistry;
+  metrics: Pick<RagscopeMetrics, 'sqlFindingsTotal'>;
+}
+
+/**
+ * One rag-query job through the pipeline, CPU-profiled when the profiling policy selects it: the
+ * policy decides (pure), this does the I/O around it. A profiled job runs alone in the gate so its
+ * samples are its own, and its SQL is EXPLAINed; an unprofiled `auto` job that ran slow is
+ * remembered, so its next run is profiled.
+ */
+export async function runProfiledWhenSelected(
+  job: Job,
+  data: RagQueryData,
+  span: Span,
+  deps: ProfiledRunDeps,
+): Promise<Omit<RagQueryResult, 'traceId'>> {
+  // Hashed only when needed: usually no job was slow lately and the registry answers from memory.
+  let fingerprintCache: string | undefined;
+  const fingerprint = (): string =>
+    (fingerprintCache ??= SlowJobRegistry.fingerprint(QUEUES.ragQuery, {
+      query: data.query,
+      topK: data.topK,
+      plantBottleneck: data.plantBottleneck ?? false,
+    }));
+  const decision = decideProfiling(deps.profiling, {
+    mode: data.profile,
+    random: Math.random(),
+    overheadPct: deps.overhead.overheadPct(Date.now()),
+    previouslySlow: data.profile === 'auto' && (await deps.slowJobs.wasSlow(fingerprint)),
+    unavailableReason: deps.profiler ? deps.profiler.unavailableReason() : 'per-job profiling is not available in this worker',
+  });
+  span.setAttribute('profiling.selected', decision.profile);
+
+  const startedAt = performance.now();
+  if (!decision.profile || !deps.profiler) {
+    const result = await deps.gate.shared(() => deps.pipeline.run(data, { explainSql: false }));
+    const durationMs = performance.now() - startedAt;
+    deps.overhead.record(Date.now(), durationMs, 0);
+    if (durationMs > deps.profiling.slowJobMs && data.profile === 'auto') await deps.slowJobs.markSlow(fingerprint(), durationMs);
+    return { ...result, profiling: { profiled: false, reason: decision.reason } };
+  }
+
+  const profiler = deps.profiler;
+  const profiled = await deps.gate.exclusive(() => profiler.profile(job.id ?? 'unknown', () => deps.pipeline.run(data, { explainSql: true })));
+  for (const finding of profiled.value.findings ?? []) deps.metrics.sqlFindingsTotal.inc({ rule: finding.rule, severity: finding.severity });
+  deps.overhead.record(Date.now(), performance.now() - startedAt, profiled.profilingMs);
+  await deps.slowJobs.forget(fingerprint());
+  const top = profiled.hotspots[0];
+  if (top) span.setAttributes({ 'profiling.top_function': top.function, 'profiling.top_line': `${top.file}:${top.line}` });
+  return {
+    ...profiled.value,
+    profiling: { profiled: true, reason: decision.reason, overheadMs: profiled.profilingMs },
+    hotspots: profiled.hotspots,
+    profilePath: profiled.profilePath,
+  };
+}
