@@ -7,6 +7,7 @@ import { inSpan } from '../telemetry/spans';
 import { userIdTag } from '../telemetry/span-tags';
 import { activeTraceId, injectTraceCarrier } from '../telemetry/trace-context';
 import { assertRedisReachable, createRedisConnection } from './connection';
+import { isPossibleJobId } from './job-ids';
 import { JobRateMeter } from './job-rate';
 import { TraceSampler } from '../telemetry/sampling/trace-sampler';
 import { leakCheckDataSchema, leakCheckProgressSchema, leakCheckResultSchema, type LeakCheckInput, type LeakCheckProgress, type LeakCheckResult } from '../contracts/leak-check';
@@ -39,6 +40,11 @@ export class WaitTimeoutError extends UserError {
   }
 }
 
+type Finished = { returnvalue: unknown } | { failedReason: string };
+
+/** Called once with how the job ended, or with why the wait ended without it. */
+type Waiter = (finished: Finished | Error) => void;
+
 export type ProducerConfig = Pick<RagscopeConfig, 'redisUrl' | 'queuePrefix' | 'jobAttempts' | 'redactUserIds' | 'sampling'>;
 
 /**
@@ -48,6 +54,8 @@ export type ProducerConfig = Pick<RagscopeConfig, 'redisUrl' | 'queuePrefix' | '
 export class RagscopeProducer {
   private readonly queues = new Map<QueueName, Queue>();
   private readonly queueEvents = new Map<QueueName, { events: QueueEvents; connection: Redis }>();
+  /** Callers waiting for a job to finish, by queue and job id. */
+  private readonly waiters = new Map<QueueName, Map<string, Set<Waiter>>>();
   private connection?: Redis;
   private reachable?: Promise<void>;
   private sampling?: { meter: JobRateMeter; sampler: TraceSampler };
@@ -93,18 +101,56 @@ export class RagscopeProducer {
     });
   }
 
-  /** Resolves with the job's result, or throws JobFailedError / WaitTimeoutError. */
-  async waitForResult(queueName: QueueName, jobId: string, timeoutMs: number): Promise<unknown> {
-    const events = await this.events(queueName);
-    const job = await Job.fromId(await this.queue(queueName), jobId);
-    if (!job) throw new UserError(`no job ${jobId} in queue ${queueName}`);
+  /**
+   * The job `jobId` of `queueName`, or undefined when there is none. Ids that cannot name a BullMQ
+   * job (its own keys: `meta`, `events`, `7:logs`, …) are answered without reading them, and a hash
+   * that is not a job (no timestamp) is no job either.
+   */
+  async findJob(queueName: QueueName, jobId: string): Promise<Job | undefined> {
+    if (!isPossibleJobId(jobId)) return undefined;
+    const queue = await this.queue(queueName);
     try {
-      return await job.waitUntilFinished(events, timeoutMs);
+      const job = await Job.fromId(queue, jobId);
+      return job && Number.isFinite(job.timestamp) && job.timestamp > 0 ? job : undefined;
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      if (/timed out|timeout/i.test(message)) throw new WaitTimeoutError(jobId, timeoutMs);
-      throw new JobFailedError(jobId, message);
+      // A key of another type under a job's name: not a job.
+      if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return undefined;
+      throw error;
     }
+  }
+
+  /**
+   * Resolves with the job's result, or throws JobFailedError / WaitTimeoutError. Waits of one queue
+   * share one listener pair on its QueueEvents (BullMQ's own waitUntilFinished adds listeners per
+   * wait to the Queue, and warns past ten), so a thousand concurrent `?wait` requests cost a map entry each.
+   */
+  async waitForResult(queueName: QueueName, jobId: string, timeoutMs: number): Promise<unknown> {
+    const waiters = this.waitersOf(queueName);
+    // Subscribed before the state is read: a job finishing in between is not missed.
+    await this.events(queueName);
+    const outcome = new Promise<unknown>((resolve, reject) => {
+      const waiter: Waiter = (finished) => {
+        clearTimeout(timer);
+        const forJob = waiters.get(jobId);
+        forJob?.delete(waiter);
+        if (forJob?.size === 0) waiters.delete(jobId);
+        if (finished instanceof Error) reject(finished);
+        else if ('failedReason' in finished) reject(new JobFailedError(jobId, finished.failedReason));
+        else resolve(finished.returnvalue);
+      };
+      const timer = setTimeout(() => waiter(new WaitTimeoutError(jobId, timeoutMs)), timeoutMs);
+      waiters.set(jobId, (waiters.get(jobId) ?? new Set()).add(waiter));
+    });
+    const finish = (finished: Finished | Error) => this.finishWaiters(queueName, jobId, finished);
+    this.findJob(queueName, jobId)
+      .then(async (job) => {
+        if (!job) return finish(new UserError(`no job ${jobId} in queue ${queueName}`));
+        const state = await job.getState();
+        if (state === 'completed') finish({ returnvalue: job.returnvalue });
+        else if (state === 'failed') finish({ failedReason: job.failedReason });
+      })
+      .catch((error: unknown) => finish(error instanceof Error ? error : new Error(String(error))));
+    return outcome;
   }
 
   async waitForQueryResult(jobId: string, timeoutMs: number): Promise<RagQueryResult> {
@@ -119,11 +165,11 @@ export class RagscopeProducer {
   ): Promise<LeakCheckResult> {
     const events = await this.events(QUEUES.leakCheck);
     const listener = ({ jobId: progressJobId, data }: { jobId: string; data: unknown }): void => {
-      if (progressJobId !== jobId || !onProgress) return;
+      if (progressJobId !== jobId) return;
       const progress = leakCheckProgressSchema.safeParse(data);
-      if (progress.success) onProgress(progress.data);
+      if (progress.success) onProgress?.(progress.data);
     };
-    events.on('progress', listener);
+    if (onProgress) events.on('progress', listener);
     try {
       return leakCheckResultSchema.parse(await this.waitForResult(QUEUES.leakCheck, jobId, timeoutMs));
     } finally {
@@ -132,6 +178,9 @@ export class RagscopeProducer {
   }
 
   async close(): Promise<void> {
+    for (const [queueName, waiters] of this.waiters) {
+      for (const jobId of [...waiters.keys()]) this.finishWaiters(queueName, jobId, new UserError(`stopped waiting for job ${jobId}: the producer was closed`));
+    }
     await Promise.all(
       [...this.queueEvents.values()].map(async ({ events, connection }) => {
         await events.close();
@@ -203,10 +252,22 @@ export class RagscopeProducer {
       connection.on('error', () => undefined);
       const events = new QueueEvents(queueName, { connection, prefix: this.config.queuePrefix });
       events.on('error', () => undefined);
+      events.on('completed', ({ jobId, returnvalue }) => this.finishWaiters(queueName, jobId, { returnvalue }));
+      events.on('failed', ({ jobId, failedReason }) => this.finishWaiters(queueName, jobId, { failedReason }));
       entry = { events, connection };
       this.queueEvents.set(queueName, entry);
     }
     await entry.events.waitUntilReady();
     return entry.events;
+  }
+
+  private waitersOf(queueName: QueueName): Map<string, Set<Waiter>> {
+    let waiters = this.waiters.get(queueName);
+    if (!waiters) this.waiters.set(queueName, (waiters = new Map()));
+    return waiters;
+  }
+
+  private finishWaiters(queueName: QueueName, jobId: string, finished: Finished | Error): void {
+    for (const waiter of [...(this.waiters.get(queueName)?.get(jobId) ?? [])]) waiter(finished);
   }
 }

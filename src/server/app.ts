@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { isUserError, ValidationError } from '../contracts/errors';
+import { MAX_JOB_ID_LENGTH } from '../queue/job-ids';
 import { registerBoard } from './board';
 import type { ServerDependencies } from './dependencies';
 import { jobsRoutes, JOB_QUEUES } from './routes/jobs';
@@ -16,6 +17,8 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: deps.config.server.bodyLimitBytes,
+    // Fastify's default (100) is below the longest job id the API documents (128); longer ids get a 400.
+    maxParamLength: 2 * MAX_JOB_ID_LENGTH,
     // Request logs carry method, URL and status only: query text and user ids are in bodies, never logged.
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
   });

@@ -10,30 +10,35 @@ export function secretsEqual(given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected));
 }
 
-/** onRequest hook: `Authorization: Bearer <token>` for mutating endpoints, when a token is configured. */
+/** The credentials of an `Authorization` header of `scheme`; the scheme name is case-insensitive (RFC 7235). */
+export function credentialsOf(header: string | undefined, scheme: 'Bearer' | 'Basic'): string {
+  const match = /^([A-Za-z]+) +(.*)$/.exec(header ?? '');
+  return match && match[1]!.toLowerCase() === scheme.toLowerCase() ? match[2]!.trim() : '';
+}
+
+/** onRequest hook: `Authorization: Bearer <token>`, when a token is configured. */
 export function requireBearer(token: string | undefined) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (!token) return;
-    const header = request.headers.authorization ?? '';
-    const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
+    const given = credentialsOf(request.headers.authorization, 'Bearer');
     if (!given || !secretsEqual(given, token)) {
       await reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong bearer token (RAGSCOPE_API_TOKEN)' });
     }
   };
 }
 
-/** onRequest hook: HTTP basic auth for Bull Board, when a password is configured. */
-export function requireBasicAuth(user: string, password: string | undefined) {
+/**
+ * onRequest hook: HTTP basic auth for Bull Board, when a password is configured. Both fields are
+ * always compared, so the time taken does not tell whether the user name was right.
+ */
+export function requireBasicAuth(user: string, password: string | undefined, compare: typeof secretsEqual = secretsEqual) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (!password) return;
-    const header = request.headers.authorization ?? '';
-    const decoded = header.startsWith('Basic ') ? Buffer.from(header.slice('Basic '.length), 'base64').toString('utf8') : '';
+    const decoded = Buffer.from(credentialsOf(request.headers.authorization, 'Basic'), 'base64').toString('utf8');
     const separator = decoded.indexOf(':');
-    const ok =
-      separator > 0 &&
-      secretsEqual(decoded.slice(0, separator), user) &&
-      secretsEqual(decoded.slice(separator + 1), password);
-    if (!ok) {
+    const userMatches = compare(separator >= 0 ? decoded.slice(0, separator) : decoded, user);
+    const passwordMatches = compare(separator >= 0 ? decoded.slice(separator + 1) : '', password);
+    if (!(separator > 0 && userMatches && passwordMatches)) {
       await reply.code(401).header('www-authenticate', 'Basic realm="ragscope admin", charset="UTF-8"').send({ error: 'credentials required' });
     }
   };

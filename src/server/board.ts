@@ -2,10 +2,14 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isPossibleJobId } from '../queue/job-ids';
 import { requireBasicAuth } from './auth';
 
 export const BOARD_PATH = '/admin/queues';
+
+/** Paging bounds for the board's job lists: beyond them Redis gets indexes it cannot take (a Lua error). */
+export const BOARD_PAGING = { maxPage: 100_000, maxJobsPerPage: 1000 } as const;
 
 /**
  * Bull Board at /admin/queues, in its own encapsulated scope so its basic-auth hook guards every
@@ -24,8 +28,31 @@ export async function registerBoard(
     serverAdapter,
     options: { uiConfig: { boardTitle: 'ragscope' } },
   });
+  // The board's own handler answers 500 with the raw message (Redis and Lua details included).
+  serverAdapter.setErrorHandler(() => ({ status: 500, body: { error: 'internal error' } }));
   await app.register(async (scope) => {
     scope.addHook('onRequest', requireBasicAuth(options.user, options.password));
+    scope.addHook('onRequest', boardInputGuard);
     await scope.register(serverAdapter.registerPlugin() as Parameters<FastifyInstance['register']>[0], { prefix: BOARD_PATH });
   });
+}
+
+/**
+ * User input the board would hand to Redis unchecked: a job id that is one of BullMQ's own keys
+ * (WRONGTYPE), and paging beyond what LRANGE takes. Ids are answered 404 like GET /jobs/:id; paging
+ * is clamped, since the board's UI builds those numbers itself.
+ */
+async function boardInputGuard(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const { jobId } = (request.params ?? {}) as { jobId?: string };
+  if (jobId !== undefined && !isPossibleJobId(jobId)) {
+    await reply.code(404).send({ error: `no job ${jobId.slice(0, 200)}` });
+    return;
+  }
+  const query = request.query as Record<string, unknown> | undefined;
+  if (!query) return;
+  for (const [name, max] of [['page', BOARD_PAGING.maxPage], ['jobsPerPage', BOARD_PAGING.maxJobsPerPage]] as const) {
+    // Numbers in any form the board accepts (`1e30` too); what is not a number stays for the board's own 400.
+    const value = typeof query[name] === 'string' ? Number(query[name]) : Number.NaN;
+    if (Number.isFinite(value) && value > max) query[name] = String(max);
+  }
 }

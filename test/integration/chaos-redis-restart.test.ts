@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,39 +9,7 @@ import { RagscopeProducer } from '../../src/queue/producer';
 import { HeapSeriesStore } from '../../src/memory/heap-series-store';
 import { freePort, uniquePrefix } from '../helpers/env';
 import { startLongRunning, startWorkerProcess, waitFor, type WorkerProcess } from '../helpers/processes';
-
-/** A redis-server of this test's own, with AOF on, that it can stop and start again. */
-class PrivateRedis {
-  private child?: ChildProcess;
-  constructor(
-    readonly port: number,
-    private readonly dir: string,
-  ) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--dir', this.dir], { stdio: 'ignore' });
-    await waitFor(async () => {
-      const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-      probe.on('error', () => undefined);
-      const ok = await probe.connect().then(() => probe.ping(), () => undefined);
-      probe.disconnect();
-      return ok ? true : undefined;
-    }, 10_000, 'redis-server to answer');
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-  }
-}
+import { PrivateRedis } from '../helpers/redis';
 
 describe('Redis restart', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'ragscope-redis-'));

@@ -186,7 +186,7 @@ describe('HTTP API', () => {
     expect(names.every((queue) => queue.readOnlyMode)).toBe(true);
   });
 
-  it('POST endpoints need the bearer token when one is set; reads stay open', async () => {
+  it('POST endpoints need the bearer token when one is set; /health stays open', async () => {
     const payload = { query: 'q', user_id: 'u' };
     expect((await secured.inject({ method: 'POST', url: '/query', payload })).statusCode).toBe(401);
     expect((await secured.inject({ method: 'POST', url: '/query', payload, headers: { authorization: 'Bearer wrong-token-000000' } })).statusCode).toBe(401);

@@ -1,6 +1,6 @@
-import { Job } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { QUEUES, type QueueName } from '../../contracts/queues';
+import { JOB_ID_PATTERN } from '../../queue/job-ids';
 import { WaitTimeoutError } from '../../queue/producer';
 import { requireBearer } from '../auth';
 import type { ServerDependencies } from '../dependencies';
@@ -11,12 +11,12 @@ export const JOB_QUEUES: QueueName[] = [QUEUES.ragQuery, QUEUES.leakCheck];
 
 /** Enqueue a rag-query (optionally waiting for it) and read any job's state and result. */
 export async function jobsRoutes(app: FastifyInstance, { config, producer }: ServerDependencies): Promise<void> {
-  const mutating = { onRequest: requireBearer(config.server.apiToken) };
+  const withToken = { onRequest: requireBearer(config.server.apiToken) };
 
   app.post<{ Body: QueryRequest; Querystring: { wait?: string } }>(
     '/query',
     {
-      ...mutating,
+      ...withToken,
       schema: {
         description: 'Enqueue a rag-query job. With ?wait=<seconds>, wait for the result (200) or return 202 on timeout.',
         body: jsonSchema(queryRequestSchema),
@@ -50,15 +50,17 @@ export async function jobsRoutes(app: FastifyInstance, { config, producer }: Ser
   app.get<{ Params: { id: string }; Querystring: { queue?: QueueName } }>(
     '/jobs/:id',
     {
+      // Results hold users' questions and answers, and ids are sequential: reading needs the token too.
+      ...withToken,
       schema: {
         description: 'State, progress, result or failure reason of a job (rag-query unless ?queue=leak-check).',
-        params: { type: 'object', properties: { id: { type: 'string', pattern: '^[A-Za-z0-9:_-]{1,128}$' } } },
+        params: { type: 'object', properties: { id: { type: 'string', pattern: JOB_ID_PATTERN.source } } },
         querystring: { type: 'object', properties: { queue: { type: 'string', enum: JOB_QUEUES } } },
       },
     },
     async (request, reply) => {
       const queueName = request.query.queue ?? QUEUES.ragQuery;
-      const job = await Job.fromId(await producer.queue(queueName), request.params.id);
+      const job = await producer.findJob(queueName, request.params.id);
       if (!job) return reply.code(404).send({ error: `no job ${request.params.id} in queue ${queueName}` });
       const state = await job.getState();
       return {
