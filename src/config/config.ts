@@ -1,4 +1,5 @@
 import { ConfigError } from '../contracts/errors';
+import { describeRedisTarget, resolveQueuePrefix, resolveRedisTarget, type RedisTarget } from './redis-target';
 import { resolveSettings, type Resolved } from './setting';
 import { settings } from './settings';
 
@@ -9,7 +10,9 @@ type SettingValues = Resolved<typeof settings>;
  * the few that are computed from several knobs. Nothing writes it back into `process.env`, so two
  * `loadConfig()` calls in one process always agree.
  */
-export type RagscopeConfig = Omit<SettingValues, 'profiling'> & {
+export type RagscopeConfig = Omit<SettingValues, 'profiling' | 'redis'> & {
+  /** One server, Sentinel or Cluster (src/queue/connection.ts connects to it). */
+  redis: RedisTarget;
   /** Where dd-trace sends spans (dd-trace's precedence: an explicit URL wins over host + port). */
   agentUrl: string;
   /** DD_AGENT_HOST or DD_TRACE_AGENT_URL was set: a Datadog agent (or an intake) is expected there. */
@@ -31,6 +34,10 @@ export type ServerConfig = RagscopeConfig['server'];
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): RagscopeConfig {
   const { values, problems } = resolveSettings(settings, env);
+  const { target: redis, problems: redisProblems } = resolveRedisTarget(values.redis);
+  const queuePrefix = resolveQueuePrefix(values.queuePrefix, redis);
+  // Combinations are judged only once every variable parsed: a bad REDIS_URL is reported as such.
+  if (problems.length === 0) problems.push(...redisProblems, ...(queuePrefix.problem ? [queuePrefix.problem] : []));
   if (problems.length > 0) {
     throw new ConfigError(
       `invalid configuration:\n  ${problems.join('\n  ')}`,
@@ -40,6 +47,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const agentConfigured = Boolean(values.agent.url || values.agent.host);
   return {
     ...values,
+    redis,
+    queuePrefix: queuePrefix.prefix,
     agentUrl: resolveAgentUrl(values.agent),
     agentConfigured,
     profiling: {
@@ -52,7 +61,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
 
 /** The configuration of an empty environment. */
 export const DEFAULTS: RagscopeConfig = loadConfig({});
-export const DEFAULT_REDIS_URL = DEFAULTS.redisUrl;
 export const DEFAULT_AGENT_PORT = DEFAULTS.agent.port;
 
 function resolveAgentUrl(agent: SettingValues['agent']): string {
@@ -61,7 +69,4 @@ function resolveAgentUrl(agent: SettingValues['agent']): string {
   return `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${agent.port}`;
 }
 
-/** Connection strings with their password replaced, for logs and `--help` output. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):([^@/]*)@/, '//$1:***@');
-}
+export { DEFAULT_REDIS_URL, describeRedisTarget, redactUrl, type RedisTarget } from './redis-target';

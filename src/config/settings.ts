@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, hostPortList } from './redis-target';
 import { optionalSetting, setting } from './setting';
 
 /*
@@ -46,20 +47,65 @@ function integerIn(min: number, max: number) {
 const HOUR_MS = 3_600_000;
 
 export const settings = {
-  redisUrl: setting({
-    env: 'REDIS_URL',
-    schema: redisUrl,
-    default: 'redis://127.0.0.1:6379',
-    heading: 'Redis holding the BullMQ queues (the one required service).',
-    doc: 'redis:// or rediss:// (TLS) URL; a password in it never appears in logs.',
-  }),
+  /** Inputs of `redis` (config.ts): one server, Sentinel, or Cluster; at most one of the three. */
+  redis: {
+    url: optionalSetting({
+      env: 'REDIS_URL',
+      schema: redisUrl,
+      example: DEFAULT_REDIS_URL,
+      heading: 'Redis holding the BullMQ queues (the one required service): REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES, at most one.',
+      doc: `One Redis server (default ${DEFAULT_REDIS_URL}): redis:// or rediss:// (TLS); a password in the URL never appears in logs.`,
+    }),
+    sentinels: optionalSetting({
+      env: 'REDIS_SENTINELS',
+      schema: hostPortList,
+      example: '10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379',
+      doc: 'Redis Sentinel: the sentinels, host:port comma-separated; every process follows the primary they name after a failover.',
+    }),
+    sentinelName: optionalSetting({
+      env: 'REDIS_SENTINEL_NAME',
+      schema: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, { message: 'expected 1-128 letters, digits or _ . -' }),
+      example: 'mymaster',
+      doc: 'The master group name the sentinels monitor (required with REDIS_SENTINELS).',
+    }),
+    sentinelPassword: optionalSetting({
+      env: 'REDIS_SENTINEL_PASSWORD',
+      schema: z.string().min(1),
+      example: 'sentinel-password',
+      doc: 'The sentinels\' own password (requirepass in sentinel.conf), if they have one.',
+    }),
+    clusterNodes: optionalSetting({
+      env: 'REDIS_CLUSTER_NODES',
+      schema: hostPortList,
+      example: '10.0.0.1:6379,10.0.0.2:6379,10.0.0.3:6379',
+      doc: 'Redis Cluster: seed nodes, host:port comma-separated; the queue prefix must then be a hash tag ({bull} by default).',
+    }),
+    username: optionalSetting({
+      env: 'REDIS_USERNAME',
+      schema: z.string().min(1),
+      example: 'ragscope',
+      doc: 'ACL user of the Redis servers behind Sentinel or Cluster (with REDIS_URL it goes in the URL).',
+    }),
+    password: optionalSetting({
+      env: 'REDIS_PASSWORD',
+      schema: z.string().min(1),
+      example: 'redis-password',
+      doc: 'Password of the Redis servers behind Sentinel or Cluster (with REDIS_URL it goes in the URL).',
+    }),
+    tls: setting({
+      env: 'REDIS_TLS',
+      schema: booleanFlag,
+      default: 'false',
+      doc: 'TLS to the Redis servers (and sentinels) of Sentinel or Cluster (with REDIS_URL use rediss://).',
+    }),
+  },
   queuePrefix: setting({
     env: 'RAGSCOPE_QUEUE_PREFIX',
     schema: z.string().regex(/^[A-Za-z0-9_{}:.-]{1,64}$/, {
       message: 'expected 1-64 characters of letters, digits, _ { } : . -',
     }),
-    default: 'bull',
-    doc: 'BullMQ key prefix; `bull` is BullMQ\'s default, so Bull Board and plain BullMQ scripts see the queues.',
+    default: DEFAULT_QUEUE_PREFIX,
+    doc: 'BullMQ key prefix; `bull` is BullMQ\'s default, so Bull Board and plain BullMQ scripts see the queues. On a Cluster `bull` becomes `{bull}`.',
   }),
 
   databaseUrl: optionalSetting({

@@ -1,4 +1,5 @@
 import type { RagscopeConfig } from '../config/config';
+import type { RedisNodeFacts, RedisTopology } from '../queue/topology';
 import { estimateMonthlyCost } from '../telemetry/sampling/sampling-policy';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
@@ -17,7 +18,7 @@ export interface DoctorFacts {
   configError?: string;
   agent?: { kind: 'datadog-agent' | 'ragscope-intake' | 'none'; detail: string };
   testSpan?: { accepted: boolean; detail: string };
-  redis?: { reachable: boolean; detail: string; evictionPolicy?: string; appendOnly?: string; savePolicy?: string };
+  redis?: { reachable: boolean; detail: string; topology?: RedisTopology };
   postgres?: { reachable: boolean; detail: string };
   observedJobsPerHour?: number;
 }
@@ -77,22 +78,10 @@ export function doctorChecklist(facts: DoctorFacts): DoctorCheck[] {
   const redis = facts.redis;
   if (redis) {
     if (!redis.reachable) {
-      checks.push({ name: 'redis', level: 'fail', detail: redis.detail, fix: 'start Redis or point REDIS_URL at it' });
+      checks.push({ name: 'redis', level: 'fail', detail: redis.detail, fix: 'start Redis or point REDIS_URL (or REDIS_SENTINELS / REDIS_CLUSTER_NODES) at it' });
     } else {
-      checks.push({ name: 'redis', level: 'ok', detail: redis.detail });
-      if (redis.evictionPolicy === undefined) {
-        checks.push({ name: 'redis eviction', level: 'warn', detail: 'maxmemory-policy cannot be read (CONFIG is disabled)', fix: 'make sure the provider sets noeviction' });
-      } else if (redis.evictionPolicy !== 'noeviction') {
-        checks.push({ name: 'redis eviction', level: 'fail', detail: `maxmemory-policy is ${redis.evictionPolicy}: Redis may evict queue keys and lose jobs`, fix: 'CONFIG SET maxmemory-policy noeviction, and in redis.conf' });
-      } else {
-        checks.push({ name: 'redis eviction', level: 'ok', detail: 'noeviction' });
-      }
-      const persistent = redis.appendOnly === 'yes' || (redis.savePolicy !== undefined && redis.savePolicy.trim() !== '');
-      checks.push(
-        persistent
-          ? { name: 'redis persistence', level: 'ok', detail: redis.appendOnly === 'yes' ? 'AOF on' : `RDB snapshots (${redis.savePolicy})` }
-          : { name: 'redis persistence', level: 'warn', detail: 'neither AOF nor RDB snapshots: queued jobs are lost when Redis restarts', fix: 'appendonly yes' },
-      );
+      checks.push({ name: 'redis', level: 'ok', detail: redis.topology ? `${redis.detail}; ${redis.topology.summary}` : redis.detail });
+      if (redis.topology) checks.push(...redisNodeChecks(redis.topology));
     }
   }
   if (facts.postgres) {
@@ -115,6 +104,59 @@ export function doctorChecklist(facts: DoctorFacts): DoctorCheck[] {
         : { name: 'budget alerts', level: 'ok', detail: `thresholds $${budgets.join(', $')}${estimate ? `; estimate $${estimate.costPerMonthUsd}/month at ${estimate.jobsPerHour} jobs/hour` : ''}` },
     );
   }
+  return checks;
+}
+
+/** Topology, eviction and persistence, judged on every server doctor could reach. */
+export function redisNodeChecks(topology: RedisTopology): DoctorCheck[] {
+  const checks: DoctorCheck[] = [];
+  const list = (nodes: RedisNodeFacts[]) => nodes.map((node) => node.address).join(', ');
+  if (topology.kind === 'sentinel') {
+    const answering = topology.sentinelsAnswering ?? 0;
+    const replicas = topology.nodes.filter((node) => node.role === 'replica').length;
+    checks.push(
+      answering < 3
+        ? { name: 'redis topology', level: 'warn', detail: `only ${answering} sentinel(s) answer: a failover needs a majority of at least 3`, fix: 'run three sentinels on separate hosts' }
+        : replicas === 0
+          ? { name: 'redis topology', level: 'warn', detail: 'no healthy replica: a failover has nothing to promote', fix: 'add a replica (replicaof <primary>)' }
+          : { name: 'redis topology', level: 'ok', detail: `${answering} sentinels, ${replicas} replica(s)` },
+    );
+  } else if (topology.kind === 'cluster') {
+    const replicas = topology.nodes.filter((node) => node.role === 'replica').length;
+    checks.push(
+      replicas === 0
+        ? { name: 'redis topology', level: 'warn', detail: 'no replicas: when a primary dies its slots (and the queues in them) are unavailable', fix: 'give each primary a replica (redis-cli --cluster add-node --cluster-slave)' }
+        : { name: 'redis topology', level: 'ok', detail: topology.summary },
+    );
+  }
+  const broken = topology.nodes.filter((node) => node.error !== undefined);
+  if (broken.length > 0) {
+    checks.push({ name: 'redis nodes', level: 'warn', detail: `cannot inspect ${broken.map((node) => `${node.address} (${node.error})`).join(', ')}`, fix: 'check that every node is reachable from here' });
+  }
+  const inspected = topology.nodes.filter((node) => node.error === undefined);
+  const where = inspected.length > 1 ? ` on all ${inspected.length} nodes` : '';
+  const evicting = inspected.filter((node) => node.evictionPolicy !== undefined && node.evictionPolicy !== 'noeviction');
+  const unreadable = inspected.filter((node) => node.evictionPolicy === undefined);
+  if (evicting.length > 0) {
+    checks.push({
+      name: 'redis eviction',
+      level: 'fail',
+      detail: `maxmemory-policy is ${evicting.map((node) => `${node.evictionPolicy} on ${node.address}`).join(', ')}: Redis may evict queue keys and lose jobs`,
+      fix: 'CONFIG SET maxmemory-policy noeviction on every node, and in redis.conf',
+    });
+  } else if (unreadable.length > 0) {
+    checks.push({ name: 'redis eviction', level: 'warn', detail: `maxmemory-policy cannot be read on ${list(unreadable)} (CONFIG is disabled)`, fix: 'make sure the provider sets noeviction' });
+  } else {
+    checks.push({ name: 'redis eviction', level: 'ok', detail: `noeviction${where}` });
+  }
+  const persistent = (node: RedisNodeFacts) => node.appendOnly === 'yes' || (node.savePolicy !== undefined && node.savePolicy.trim() !== '');
+  const volatile = inspected.filter((node) => !persistent(node));
+  const persistence = (node: RedisNodeFacts) => (node.appendOnly === 'yes' ? `AOF on${node.appendFsync ? ` (appendfsync ${node.appendFsync})` : ''}` : `RDB snapshots (${node.savePolicy})`);
+  checks.push(
+    volatile.length > 0
+      ? { name: 'redis persistence', level: 'warn', detail: `neither AOF nor RDB snapshots on ${list(volatile)}: queued jobs are lost when it restarts`, fix: 'appendonly yes' }
+      : { name: 'redis persistence', level: 'ok', detail: [...new Set(inspected.map(persistence))].join('; ') + where },
+  );
   return checks;
 }
 

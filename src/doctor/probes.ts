@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { encode } from '@msgpack/msgpack';
 import type { RagscopeConfig } from '../config/config';
-import { redactUrl } from '../config/config';
+import { describeRedisTarget, redactUrl } from '../config/config';
 import { openSqlClient } from '../db/sql-client';
-import { assertRedisReachable, createRedisConnection, readEvictionPolicy } from '../queue/connection';
+import { assertRedisReachable, createRedisConnection } from '../queue/connection';
+import { inspectRedisTopology } from '../queue/topology';
 import { JobRateMeter } from '../queue/job-rate';
 import type { DoctorFacts } from './checklist';
 
@@ -50,33 +51,21 @@ async function sendTestSpan(agentUrl: string, service: string): Promise<NonNulla
 
 async function probeRedis(config: RagscopeConfig): Promise<{ redis: NonNullable<DoctorFacts['redis']>; jobsPerHour?: number }> {
   try {
-    await assertRedisReachable(config.redisUrl);
+    await assertRedisReachable(config.redis);
   } catch (error) {
     return { redis: { reachable: false, detail: (error as Error).message } };
   }
-  const redis = createRedisConnection(config.redisUrl, 'producer');
+  const redis = createRedisConnection(config.redis, 'producer');
   redis.on('error', () => undefined);
   try {
-    const version = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?';
-    const configValue = async (name: string) => {
-      try {
-        return ((await redis.call('CONFIG', 'GET', name)) as string[])[1];
-      } catch {
-        return undefined;
-      }
-    };
+    const topology = await inspectRedisTopology(config.redis, redis);
+    const version = topology.nodes.find((node) => node.version)?.version ?? '?';
     return {
-      redis: {
-        reachable: true,
-        detail: `Redis ${version} at ${redactUrl(config.redisUrl)}`,
-        evictionPolicy: await readEvictionPolicy(redis),
-        appendOnly: await configValue('appendonly'),
-        savePolicy: await configValue('save'),
-      },
+      redis: { reachable: true, detail: `Redis ${version} at ${describeRedisTarget(config.redis)}`, topology },
       jobsPerHour: await new JobRateMeter(redis, config.queuePrefix).jobsPerHour(),
     };
   } finally {
-    await redis.quit();
+    await redis.quit().catch(() => redis.disconnect());
   }
 }
 

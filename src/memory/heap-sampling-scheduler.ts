@@ -1,8 +1,7 @@
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RagscopeConfig } from '../config/config';
-import { createRedisConnection, warnUnlessNoEviction } from '../queue/connection';
+import { createRedisConnection, warnUnlessNoEviction, type RedisClient } from '../queue/connection';
 import { QUEUES } from '../contracts/queues';
 import { BYTES_PER_MB, processMetrics, type RagscopeMetrics } from '../telemetry/metrics';
 import { postAlert } from './alert-webhook';
@@ -21,7 +20,7 @@ export class HeapSamplingScheduler {
   private constructor(
     private readonly config: RagscopeConfig,
     private readonly logger: Logger,
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     private readonly queue: Queue,
     private readonly worker: Worker,
     readonly store: HeapSeriesStore,
@@ -29,7 +28,7 @@ export class HeapSamplingScheduler {
   ) {}
 
   static async start(config: RagscopeConfig, logger: Logger, metrics: RagscopeMetrics = processMetrics()): Promise<HeapSamplingScheduler> {
-    const connection = createRedisConnection(config.redisUrl, 'worker');
+    const connection = createRedisConnection(config.redis, 'worker');
     connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
     await warnUnlessNoEviction(connection, logger);
     const store = HeapSeriesStore.fromConfig(connection, config);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connection';
 import type { RagscopeConfig } from '../config/config';
 import { RagscopeKeys } from '../queue/keys';
 import type { HeapReading } from './post-gc-heap';
@@ -25,7 +25,7 @@ export class HeapSeriesStore {
   private readonly keys: RagscopeKeys;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly options: { maxSamples: number; sampleIntervalMs: number },
   ) {
@@ -33,7 +33,7 @@ export class HeapSeriesStore {
   }
 
   /** The store as configured for this deployment: every process must agree on length and period. */
-  static fromConfig(redis: Redis, config: Pick<RagscopeConfig, 'queuePrefix' | 'memory'>): HeapSeriesStore {
+  static fromConfig(redis: RedisClient, config: Pick<RagscopeConfig, 'queuePrefix' | 'memory'>): HeapSeriesStore {
     return new HeapSeriesStore(redis, config.queuePrefix, {
       maxSamples: config.memory.seriesMaxSamples,
       sampleIntervalMs: config.memory.sampleIntervalMs,

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connection';
 import type { Logger } from 'pino';
 import { PostGcHeapReader } from './post-gc-heap';
 import type { HeapSeriesStore } from './heap-series-store';
@@ -19,7 +19,7 @@ export class WorkerHeapRecorder {
 
   constructor(
     private readonly store: HeapSeriesStore,
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisClient,
     readonly workerId: string,
     private readonly logger: Logger,
     options: { forceGc: boolean },

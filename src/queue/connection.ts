@@ -1,37 +1,91 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { describeRedisTarget, type RedisTarget } from '../config/config';
 import { ServiceUnavailableError } from '../contracts/errors';
-import { redactUrl } from '../config/config';
 
 export const START_REDIS_HINT =
   'start one with `redis-server --daemonize yes --port 6379` (apt install redis-server, brew install redis) ' +
-  'or `docker compose up -d redis`, or point REDIS_URL at a running server';
+  'or `docker compose up -d redis`, or point REDIS_URL (or REDIS_SENTINELS / REDIS_CLUSTER_NODES) at a running one';
+
+/** What every ragscope process talks to Redis through: one server or Sentinel (Redis), or a Cluster. */
+export type RedisClient = Redis | Cluster;
 
 /**
- * `worker`: blocks on BullMQ commands and must survive Redis restarts, so requests wait for the
- * connection forever (BullMQ requires `maxRetriesPerRequest: null` there).
- * `producer`: a caller is waiting, so a command during an outage fails within seconds; the
- * connection itself keeps reconnecting, so a long-lived producer (serve) recovers by itself.
+ * `worker`: blocks on BullMQ commands and must survive Redis restarts and failovers, so requests wait
+ * for the connection forever (BullMQ requires `maxRetriesPerRequest: null` there).
+ * `producer`: a caller is waiting, so a command during an outage or a failover fails within seconds;
+ * the connection itself keeps reconnecting, so a long-lived producer (serve) recovers by itself.
  */
 export type ConnectionRole = 'worker' | 'producer';
 
-export function createRedisConnection(redisUrl: string, role: ConnectionRole): Redis {
-  const options: RedisOptions =
-    role === 'worker'
-      ? { maxRetriesPerRequest: null, enableReadyCheck: true }
-      : {
-          maxRetriesPerRequest: 1,
-          connectTimeout: 3000,
-          retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-        };
-  return new Redis(redisUrl, { ...options, lazyConnect: false });
+/**
+ * After a failover the old primary may come back as a replica; a connection still pointed at it gets
+ * READONLY. Reconnecting (and resending the command) reaches the new primary, which Sentinel names.
+ */
+function reconnectOnReadonly(error: Error): 2 | false {
+  return error.message.startsWith('READONLY') ? 2 : false;
+}
+
+function roleOptions(role: ConnectionRole): RedisOptions {
+  return role === 'worker'
+    ? { maxRetriesPerRequest: null, enableReadyCheck: true }
+    : { maxRetriesPerRequest: 1, connectTimeout: 3000 };
+}
+
+const PRODUCER_RETRY = (attempt: number): number => Math.min(attempt * 200, 2000);
+
+/** ioredis options for a target, minus role-specific ones; pure, so the mapping is unit-tested. */
+export function connectionOptions(target: RedisTarget, role: ConnectionRole): { url?: string; options: RedisOptions } | { nodes: { host: string; port: number }[]; options: ClusterOptions } {
+  const base: RedisOptions = { ...roleOptions(role), reconnectOnError: reconnectOnReadonly };
+  if (role === 'producer') base.retryStrategy = PRODUCER_RETRY;
+  switch (target.kind) {
+    case 'single':
+      return { url: target.url, options: base };
+    case 'sentinel':
+      return {
+        options: {
+          ...base,
+          sentinels: target.sentinels,
+          name: target.name,
+          sentinelPassword: target.sentinelPassword,
+          username: target.username,
+          password: target.password,
+          tls: target.tls ? {} : undefined,
+          enableTLSForSentinelMode: target.tls,
+          // Sentinel announces +switch-master; listening for it finds the new primary at once instead
+          // of waiting for the old one's socket to time out.
+          failoverDetector: true,
+        },
+      };
+    case 'cluster': {
+      const { retryStrategy: _unused, ...nodeOptions } = base;
+      return {
+        nodes: target.nodes,
+        options: {
+          redisOptions: { ...nodeOptions, username: target.username, password: target.password, tls: target.tls ? {} : undefined },
+          clusterRetryStrategy: role === 'producer' ? PRODUCER_RETRY : (attempt) => Math.min(100 + attempt * 50, 2000),
+          // A failover moves slots: wait for the new owner rather than failing at once.
+          retryDelayOnFailover: 200,
+          retryDelayOnClusterDown: 300,
+          retryDelayOnTryAgain: 100,
+        },
+      };
+    }
+  }
+}
+
+export function createRedisConnection(target: RedisTarget, role: ConnectionRole): RedisClient {
+  const resolved = connectionOptions(target, role);
+  if ('nodes' in resolved) return new Cluster(resolved.nodes, { ...resolved.options, lazyConnect: false });
+  return resolved.url ? new Redis(resolved.url, { ...resolved.options, lazyConnect: false }) : new Redis({ ...resolved.options, lazyConnect: false });
 }
 
 /**
- * Fails with a readable ServiceUnavailableError unless Redis answers PING within `timeoutMs`.
- * Called before any BullMQ object exists, so nothing queues commands against a dead server.
+ * Fails with a readable ServiceUnavailableError unless Redis (the Sentinel-named primary, or the
+ * Cluster with its slots) answers PING within `timeoutMs`. Called before any BullMQ object exists,
+ * so nothing queues commands against a dead server.
  */
-export async function assertRedisReachable(redisUrl: string, timeoutMs = 2000): Promise<void> {
-  const probe = new Redis(redisUrl, {
+export async function assertRedisReachable(target: RedisTarget, timeoutMs = 2000): Promise<void> {
+  const probeOptions: RedisOptions = {
     lazyConnect: true,
     connectTimeout: timeoutMs,
     // The PING below is the check; ioredis' own INFO-based one would only add a second wait.
@@ -39,7 +93,21 @@ export async function assertRedisReachable(redisUrl: string, timeoutMs = 2000): 
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     retryStrategy: () => null,
-  });
+  };
+  const resolved = connectionOptions(target, 'producer');
+  const probe: RedisClient =
+    'nodes' in resolved
+      ? new Cluster(resolved.nodes, {
+          ...resolved.options,
+          lazyConnect: true,
+          enableOfflineQueue: false,
+          enableReadyCheck: true,
+          clusterRetryStrategy: () => null,
+          redisOptions: { ...resolved.options.redisOptions, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, enableReadyCheck: false },
+        })
+      : resolved.url
+        ? new Redis(resolved.url, { ...resolved.options, ...probeOptions })
+        : new Redis({ ...resolved.options, ...probeOptions, failoverDetector: false, sentinelRetryStrategy: () => null });
   let timer: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
@@ -53,7 +121,7 @@ export async function assertRedisReachable(redisUrl: string, timeoutMs = 2000): 
     });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ServiceUnavailableError(`cannot reach Redis at ${redactUrl(redisUrl)} (${reason})`, START_REDIS_HINT);
+    throw new ServiceUnavailableError(`cannot reach Redis at ${describeRedisTarget(target)} (${reason})`, START_REDIS_HINT);
   } finally {
     clearTimeout(timer);
     probe.removeAllListeners('error');
@@ -61,8 +129,13 @@ export async function assertRedisReachable(redisUrl: string, timeoutMs = 2000): 
     probe.disconnect();
     // disconnect() half-closes the socket; a server that never answers would keep it (and this
     // process) open until the OS gives up, so the socket is destroyed outright.
-    (probe as unknown as { stream?: { destroy(): void } }).stream?.destroy();
+    if (probe instanceof Redis) (probe as unknown as { stream?: { destroy(): void } }).stream?.destroy();
   }
+}
+
+/** Every server a client reaches: the one server, or each Cluster node (primaries and replicas). */
+export function reachableNodes(client: RedisClient): Redis[] {
+  return client instanceof Cluster ? client.nodes('all') : [client];
 }
 
 /**
@@ -78,12 +151,44 @@ export async function readEvictionPolicy(redis: Redis): Promise<string | undefin
   }
 }
 
-export async function warnUnlessNoEviction(redis: Redis, logger: { warn: (fields: object, message: string) => void }): Promise<void> {
-  const policy = await readEvictionPolicy(redis);
-  if (policy && policy !== 'noeviction') {
-    logger.warn(
-      { maxmemoryPolicy: policy, fix: 'CONFIG SET maxmemory-policy noeviction (and in redis.conf)' },
-      `Redis maxmemory-policy is ${policy}: under memory pressure Redis may evict queue keys and lose jobs; use noeviction`,
-    );
+export async function warnUnlessNoEviction(client: RedisClient, logger: { warn: (fields: object, message: string) => void }): Promise<void> {
+  for (const node of reachableNodes(client)) {
+    const policy = await readEvictionPolicy(node);
+    if (policy && policy !== 'noeviction') {
+      logger.warn(
+        { maxmemoryPolicy: policy, node: `${node.options.host}:${node.options.port}`, fix: 'CONFIG SET maxmemory-policy noeviction (and in redis.conf)' },
+        `Redis maxmemory-policy is ${policy}: under memory pressure Redis may evict queue keys and lose jobs; use noeviction`,
+      );
+    }
   }
+}
+
+/**
+ * A command that failed because Redis is down, failing over, or moving slots: the request may be
+ * retried once Redis is back (seconds, for a Sentinel or Cluster failover). Anything else is not ours
+ * to reinterpret.
+ */
+export function isRedisUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (
+    error.name === 'MaxRetriesPerRequestError' ||
+    /^(READONLY|LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|NOREPLICAS)\b/.test(error.message) ||
+    /Connection is closed|Stream isn't writeable|enableOfflineQueue options is false|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|All sentinels are unreachable|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready/.test(
+      error.message,
+    )
+  );
+}
+
+/** The error a producer's caller sees while Redis is unavailable: retryable, 503 from serve. */
+export function redisUnavailableError(target: RedisTarget, cause: unknown): ServiceUnavailableError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new ServiceUnavailableError(
+    `Redis at ${describeRedisTarget(target)} is unavailable or failing over (${reason})`,
+    'retry in a few seconds: workers and the scheduler resume by themselves once Redis is back',
+  );
+}
+
+/** A second connection to the same target with the same options (e.g. for pub/sub, which blocks a connection). */
+export function duplicateConnection(client: RedisClient): RedisClient {
+  return client instanceof Cluster ? client.duplicate() : client.duplicate();
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection';
 import { RagscopeKeys } from './keys';
 
 const BUCKET_MS = 60_000;
@@ -15,7 +15,7 @@ export class JobRateMeter {
   private readonly keys: RagscopeKeys;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keyPrefix: string,
     private readonly now: () => number = Date.now,
   ) {

@@ -5,7 +5,8 @@ import { ServiceUnavailableError } from '../contracts/errors';
 import { assertRedisReachable } from './connection';
 
 export interface RedisForDemo {
-  url: string;
+  /** Absent when the user configured Sentinel or Cluster: the demo uses that as configured. */
+  url?: string;
   /** Set when this process started its own server; stops it. */
   stop?: () => void;
 }
@@ -27,10 +28,11 @@ export async function redisForDemo(
   options: { defaultUrl?: string; redisServer?: string } = {},
 ): Promise<RedisForDemo> {
   if (env.REDIS_URL) return { url: env.REDIS_URL };
+  if (env.REDIS_SENTINELS || env.REDIS_CLUSTER_NODES) return {};
   const defaultUrl = options.defaultUrl ?? DEFAULT_REDIS_URL;
   const redisServer = options.redisServer ?? 'redis-server';
   try {
-    await assertRedisReachable(defaultUrl, 1000);
+    await assertRedisReachable({ kind: 'single', url: defaultUrl }, 1000);
     return { url: defaultUrl };
   } catch {
     // Nothing on the default port: start a private one below.
@@ -51,7 +53,7 @@ export async function redisForDemo(
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {
-      await assertRedisReachable(url, 500);
+      await assertRedisReachable({ kind: 'single', url }, 500);
       return { url, stop };
     } catch (error) {
       if (Date.now() > deadline || child.exitCode !== null) {

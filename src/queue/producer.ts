@@ -1,12 +1,11 @@
 import { SpanKind } from '@opentelemetry/api';
 import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { RagscopeConfig } from '../config/config';
 import { UserError } from '../contracts/errors';
 import { inSpan } from '../telemetry/spans';
 import { userIdTag } from '../telemetry/span-tags';
 import { activeTraceId, injectTraceCarrier } from '../telemetry/trace-context';
-import { assertRedisReachable, createRedisConnection } from './connection';
+import { assertRedisReachable, createRedisConnection, isRedisUnavailable, redisUnavailableError, type RedisClient } from './connection';
 import { isPossibleJobId } from './job-ids';
 import { JobRateMeter } from './job-rate';
 import { TraceSampler } from '../telemetry/sampling/trace-sampler';
@@ -45,7 +44,7 @@ type Finished = { returnvalue: unknown } | { failedReason: string };
 /** Called once with how the job ended, or with why the wait ended without it. */
 type Waiter = (finished: Finished | Error) => void;
 
-export type ProducerConfig = Pick<RagscopeConfig, 'redisUrl' | 'queuePrefix' | 'jobAttempts' | 'redactUserIds' | 'sampling'>;
+export type ProducerConfig = Pick<RagscopeConfig, 'redis' | 'queuePrefix' | 'jobAttempts' | 'redactUserIds' | 'sampling'>;
 
 /**
  * The producer API for scripts, the CLI and the HTTP server: validate against the job contract,
@@ -53,10 +52,10 @@ export type ProducerConfig = Pick<RagscopeConfig, 'redisUrl' | 'queuePrefix' | '
  */
 export class RagscopeProducer {
   private readonly queues = new Map<QueueName, Queue>();
-  private readonly queueEvents = new Map<QueueName, { events: QueueEvents; connection: Redis }>();
+  private readonly queueEvents = new Map<QueueName, { events: QueueEvents; connection: RedisClient }>();
   /** Callers waiting for a job to finish, by queue and job id. */
   private readonly waiters = new Map<QueueName, Map<string, Set<Waiter>>>();
-  private connection?: Redis;
+  private connection?: RedisClient;
   private reachable?: Promise<void>;
   private sampling?: { meter: JobRateMeter; sampler: TraceSampler };
 
@@ -67,8 +66,8 @@ export class RagscopeProducer {
    * start one) within seconds. Input is validated before this, so a bad job fails the same way
    * whether or not Redis is up.
    */
-  private async ensureConnected(): Promise<Redis> {
-    this.reachable ??= assertRedisReachable(this.config.redisUrl);
+  private async ensureConnected(): Promise<RedisClient> {
+    this.reachable ??= assertRedisReachable(this.config.redis);
     try {
       await this.reachable;
     } catch (error) {
@@ -76,7 +75,7 @@ export class RagscopeProducer {
       throw error;
     }
     if (!this.connection) {
-      this.connection = createRedisConnection(this.config.redisUrl, 'producer');
+      this.connection = createRedisConnection(this.config.redis, 'producer');
       // Errors reach callers through the failing command; the connection-level event would only repeat them.
       this.connection.on('error', () => undefined);
       const meter = new JobRateMeter(this.connection, this.config.queuePrefix);
@@ -205,7 +204,26 @@ export class RagscopeProducer {
     return queue;
   }
 
+  /**
+   * Adds one job. While Redis is down or failing over this fails within seconds with a
+   * ServiceUnavailableError (retryable; 503 from serve) instead of waiting for Redis to return.
+   */
   private async enqueue(
+    queueName: QueueName,
+    jobName: string,
+    data: Record<string, unknown>,
+    jobOptions: JobsOptions,
+    attributes: Record<string, string | number>,
+  ): Promise<EnqueuedJob> {
+    try {
+      return await this.enqueueOnce(queueName, jobName, data, jobOptions, attributes);
+    } catch (error) {
+      if (isRedisUnavailable(error)) throw redisUnavailableError(this.config.redis, error);
+      throw error;
+    }
+  }
+
+  private async enqueueOnce(
     queueName: QueueName,
     jobName: string,
     data: Record<string, unknown>,
@@ -248,7 +266,7 @@ export class RagscopeProducer {
     let entry = this.queueEvents.get(queueName);
     if (!entry) {
       // QueueEvents blocks on XREAD, so it needs a connection of its own that waits through outages.
-      const connection = createRedisConnection(this.config.redisUrl, 'worker');
+      const connection = createRedisConnection(this.config.redis, 'worker');
       connection.on('error', () => undefined);
       const events = new QueueEvents(queueName, { connection, prefix: this.config.queuePrefix });
       events.on('error', () => undefined);

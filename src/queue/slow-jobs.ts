@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection';
 import { RagscopeKeys } from './keys';
 
 /** How long a slow run is remembered: long enough for retries (exponential backoff) and repeats. */
@@ -16,7 +16,7 @@ export class SlowJobRegistry {
   private readonly keys: RagscopeKeys;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keyPrefix: string,
     private readonly now: () => number = Date.now,
   ) {

@@ -5,7 +5,7 @@ import { QUEUES, type QueueName } from '../contracts/queues';
 import { HeapSeriesStore } from '../memory/heap-series-store';
 import { defaultWorkerId, WorkerHeapRecorder } from '../memory/worker-heap-recorder';
 import type { JobPipeline } from '../pipeline/job-pipeline';
-import { assertRedisReachable, createRedisConnection, warnUnlessNoEviction } from '../queue/connection';
+import { assertRedisReachable, createRedisConnection, duplicateConnection, warnUnlessNoEviction } from '../queue/connection';
 import { JobRateMeter } from '../queue/job-rate';
 import { SlowJobRegistry } from '../queue/slow-jobs';
 import { processMetrics, serveMetrics, type RagscopeMetrics } from '../telemetry/metrics';
@@ -51,7 +51,7 @@ export interface WorkerRuntime {
  * are stateless; scale by running more of these processes against the same Redis.
  */
 export async function createWorkerRuntime(config: RagscopeConfig, logger: Logger, options: WorkerRuntimeOptions): Promise<WorkerRuntime> {
-  await assertRedisReachable(config.redisUrl);
+  await assertRedisReachable(config.redis);
   // What is open so far, closed in reverse order on shutdown, or when start-up fails half-way.
   const opened: Array<() => Promise<unknown> | unknown> = [];
   const closeOpened = async (): Promise<void> => {
@@ -77,7 +77,7 @@ async function wire(
   opened: Array<() => Promise<unknown> | unknown>,
 ): Promise<Omit<WorkerRuntime, 'close'>> {
   const metrics = options.metrics ?? processMetrics();
-  const connection = createRedisConnection(config.redisUrl, 'worker');
+  const connection = createRedisConnection(config.redis, 'worker');
   opened.push(() => connection.quit().catch(() => connection.disconnect()));
   connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   await warnUnlessNoEviction(connection, logger);
@@ -112,7 +112,7 @@ async function wire(
     }),
   };
 
-  const subscriber = connection.duplicate();
+  const subscriber = duplicateConnection(connection);
   opened.push(() => subscriber.quit().catch(() => subscriber.disconnect()));
   subscriber.on('error', (error) => logger.warn({ err: error.message }, 'redis subscriber error'));
   const heapRecorder = new WorkerHeapRecorder(

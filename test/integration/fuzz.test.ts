@@ -52,7 +52,7 @@ describe('fuzzing through the queue and the HTTP API', () => {
   describe('HTTP bodies', () => {
     let app: FastifyInstance;
     let producer: RagscopeProducer;
-    const redis = createRedisConnection(REDIS_URL, 'producer');
+    const redis = createRedisConnection({ kind: 'single', url: REDIS_URL }, 'producer');
 
     beforeAll(async () => {
       const config = loadConfig(env);

@@ -12,7 +12,7 @@ describe('Redis for the demo', () => {
   it('starts a private, non-persistent redis-server on a free port when nothing answers, and stops it', async () => {
     const redis = await redisForDemo({}, { defaultUrl: `redis://127.0.0.1:${await freePort()}` });
     expect(redis.stop).toBeDefined();
-    const client = new Redis(redis.url);
+    const client = new Redis(redis.url!);
     try {
       expect(await client.ping()).toBe('PONG');
       expect(((await client.call('CONFIG', 'GET', 'appendonly')) as string[])[1]).toBe('no');

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULTS, loadConfig, redactUrl } from '../../src/config/config';
+import { DEFAULTS, describeRedisTarget, loadConfig, redactUrl } from '../../src/config/config';
+import { hashTagOf } from '../../src/config/redis-target';
 import { renderEnvExample } from '../../src/config/env-example';
 import { listSettings } from '../../src/config/setting';
 import { settings } from '../../src/config/settings';
@@ -10,7 +11,7 @@ import { ConfigError } from '../../src/contracts/errors';
 describe('loadConfig', () => {
   it('documents its defaults', () => {
     expect(loadConfig({})).toEqual({
-      redisUrl: 'redis://127.0.0.1:6379',
+      redis: { kind: 'single', url: 'redis://127.0.0.1:6379' },
       queuePrefix: 'bull',
       databaseUrl: undefined,
       databaseSchema: 'public',
@@ -81,7 +82,7 @@ describe('loadConfig', () => {
       RAGSCOPE_LOG_LEVEL: 'debug',
     });
     expect(config).toMatchObject({
-      redisUrl: 'redis://cache:6380/2',
+      redis: { kind: 'single', url: 'redis://cache:6380/2' },
       queuePrefix: '{rag}',
       databaseUrl: 'postgres://u:p@db/rag',
       databaseSchema: 'rag_store',
@@ -164,10 +165,10 @@ describe('the settings table', () => {
     expect(row.default ?? row.example).toBeDefined();
   });
 
-  it.each(rows.filter((row) => row.example !== undefined).map((row) => [row.env, row.example!]))(
+  it.each(rows.filter((row) => row.example !== undefined).map((row) => [row.env, row.example!, row] as const))(
     'accepts the example of %s (%s)',
-    (name, example) => {
-      expect(() => loadConfig({ [name]: example })).not.toThrow();
+    (_name, example, row) => {
+      expect(row.schema.safeParse(example).success).toBe(true);
     },
   );
 
@@ -184,5 +185,77 @@ describe('the settings table', () => {
   it('is what .env.example says (run `npm run config:env-example` after editing src/config/settings.ts)', () => {
     const written = readFileSync(path.join(__dirname, '../../.env.example'), 'utf8');
     expect(written, '.env.example is out of date: run `npm run config:env-example`').toBe(renderEnvExample(settings));
+  });
+});
+
+describe('Redis topology settings', () => {
+  const sentinels = [{ host: '10.0.0.1', port: 26379 }, { host: 's2', port: 26380 }, { host: '::1', port: 26381 }];
+
+  it.each<[string, Record<string, string>, object]>([
+    ['one server by default', {}, { kind: 'single', url: 'redis://127.0.0.1:6379' }],
+    ['one TLS server with a password', { REDIS_URL: 'rediss://:s3cret@cache:6380' }, { kind: 'single', url: 'rediss://:s3cret@cache:6380' }],
+    [
+      'Sentinel',
+      { REDIS_SENTINELS: '10.0.0.1:26379, s2:26380,[::1]:26381', REDIS_SENTINEL_NAME: 'mymaster', REDIS_SENTINEL_PASSWORD: 'sp', REDIS_PASSWORD: 'rp' },
+      { kind: 'sentinel', sentinels, name: 'mymaster', sentinelPassword: 'sp', password: 'rp', tls: false },
+    ],
+    [
+      'Cluster with TLS and an ACL user',
+      { REDIS_CLUSTER_NODES: 'n1:7000,n2:7001', REDIS_USERNAME: 'rag', REDIS_PASSWORD: 'rp', REDIS_TLS: 'true' },
+      { kind: 'cluster', nodes: [{ host: 'n1', port: 7000 }, { host: 'n2', port: 7001 }], username: 'rag', password: 'rp', tls: true },
+    ],
+  ])('%s', (_label, env, expected) => {
+    expect(loadConfig(env).redis).toEqual(expected);
+  });
+
+  it.each<[string, Record<string, string>, string[]]>([
+    ['URL and Sentinel', { REDIS_URL: 'redis://a:1', REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'm' }, ['REDIS_URL and REDIS_SENTINELS are set together']],
+    ['Sentinel and Cluster', { REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'm', REDIS_CLUSTER_NODES: 'b:7000' }, ['REDIS_SENTINELS and REDIS_CLUSTER_NODES']],
+    ['all three', { REDIS_URL: 'redis://a:1', REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'm', REDIS_CLUSTER_NODES: 'b:7000' }, ['REDIS_URL and REDIS_SENTINELS and REDIS_CLUSTER_NODES']],
+    ['Sentinel without its name', { REDIS_SENTINELS: 'a:26379' }, ['REDIS_SENTINELS is set without REDIS_SENTINEL_NAME']],
+    ['a name without sentinels', { REDIS_SENTINEL_NAME: 'm' }, ['REDIS_SENTINEL_NAME is set without REDIS_SENTINELS']],
+    ['a password beside REDIS_URL', { REDIS_URL: 'redis://a:1', REDIS_PASSWORD: 'x' }, ['REDIS_PASSWORD', 'in the URL']],
+    ['TLS beside REDIS_URL', { REDIS_TLS: '1' }, ['REDIS_TLS', 'rediss://']],
+    ['a malformed node list', { REDIS_CLUSTER_NODES: 'n1,n2' }, ['REDIS_CLUSTER_NODES', 'host:port']],
+    ['a port out of range', { REDIS_SENTINELS: 'a:99999', REDIS_SENTINEL_NAME: 'm' }, ['REDIS_SENTINELS', '1-65535']],
+    ['a Cluster prefix without a hash tag', { REDIS_CLUSTER_NODES: 'n1:7000', RAGSCOPE_QUEUE_PREFIX: 'rag' }, ['RAGSCOPE_QUEUE_PREFIX="rag"', 'use RAGSCOPE_QUEUE_PREFIX={rag}']],
+  ])('refuses %s at start-up, naming the variables', (_label, env, fragments) => {
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    for (const fragment of fragments) expect((error as Error).message).toContain(fragment);
+  });
+
+  it.each([
+    [{}, 'bull'],
+    [{ REDIS_CLUSTER_NODES: 'n1:7000' }, '{bull}'],
+    [{ REDIS_CLUSTER_NODES: 'n1:7000', RAGSCOPE_QUEUE_PREFIX: 'bull' }, '{bull}'],
+    [{ REDIS_CLUSTER_NODES: 'n1:7000', RAGSCOPE_QUEUE_PREFIX: '{rag}' }, '{rag}'],
+    [{ REDIS_CLUSTER_NODES: 'n1:7000', RAGSCOPE_QUEUE_PREFIX: 'tenant-{a}' }, 'tenant-{a}'],
+    [{ RAGSCOPE_QUEUE_PREFIX: 'rag' }, 'rag'],
+  ])('uses the queue prefix %j → %s', (env, prefix) => {
+    expect(loadConfig(env).queuePrefix).toBe(prefix);
+  });
+
+  it.each([
+    ['{bull}:rag-query:wait', 'bull'],
+    ['bull:{rag}:x', 'rag'],
+    ['{}bull', undefined],
+    ['bull', undefined],
+    ['{a}{b}', 'a'],
+  ])('hashes %s on the tag %s, as Redis does', (key, tag) => {
+    expect(hashTagOf(key)).toBe(tag);
+  });
+
+  it.each([
+    [{ REDIS_URL: 'rediss://app:s3cret@cache:6380' }, 'rediss://app:***@cache:6380'],
+    [{ REDIS_SENTINELS: 'a:26379,b:26379', REDIS_SENTINEL_NAME: 'mymaster', REDIS_SENTINEL_PASSWORD: 'sp', REDIS_PASSWORD: 'rp' }, 'Sentinel master "mymaster" via a:26379,b:26379'],
+    [{ REDIS_CLUSTER_NODES: 'n1:7000,[::1]:7001', REDIS_PASSWORD: 'rp', REDIS_TLS: 'yes' }, 'Cluster via n1:7000,[::1]:7001 (TLS)'],
+  ])('describes %j without a password', (env, description) => {
+    expect(describeRedisTarget(loadConfig(env).redis)).toBe(description);
   });
 });

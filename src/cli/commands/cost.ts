@@ -16,8 +16,8 @@ export function registerCostCommand(program: Command): void {
         const config = loadConfig();
         let jobsPerHour = options.jobsPerHour;
         if (jobsPerHour === undefined) {
-          await assertRedisReachable(config.redisUrl);
-          const redis = createRedisConnection(config.redisUrl, 'producer');
+          await assertRedisReachable(config.redis);
+          const redis = createRedisConnection(config.redis, 'producer');
           try {
             jobsPerHour = await new JobRateMeter(redis, config.queuePrefix).jobsPerHour();
           } finally {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig, type RagscopeConfig } from '../../config/config';
+import { describeRedisTarget, loadConfig, type RagscopeConfig } from '../../config/config';
 import { createLogger } from '../../log';
 import { redisForDemo } from '../../queue/private-redis';
 import { QUEUES } from '../../contracts/queues';
@@ -41,12 +41,14 @@ export function registerDemoCommand(program: Command): void {
         const say = (text = ''): boolean => process.stdout.write(`${text}\n`);
         const redis = await redisForDemo();
         const intake = await startLocalIntake({ port: 0 });
-        const base = loadConfig({ ...process.env, REDIS_URL: redis.url });
+        const base = loadConfig(redis.url ? { ...process.env, REDIS_URL: redis.url } : process.env);
+        const demoPrefix = `ragscope-demo-${process.pid}`;
         const config: RagscopeConfig = {
           ...base,
           agentUrl: intake.url,
           // Its own prefix: the demo never touches real queues, and cleans up after itself.
-          queuePrefix: `ragscope-demo-${process.pid}`,
+          // On a Cluster it is a hash tag, like every prefix there.
+          queuePrefix: base.redis.kind === 'cluster' ? `{${demoPrefix}}` : demoPrefix,
           // The tour prints what matters; JSON log lines would only interleave with it.
           logLevel: 'error',
           // A tour shows every trace; production keeps DD_TRACE_SAMPLE_RATE (0.1 by default).
@@ -73,7 +75,7 @@ export function registerDemoCommand(program: Command): void {
         });
         const url = await app.listen({ port: 0, host: '127.0.0.1' });
         try {
-          say(`ragscope demo: Redis ${redis.stop ? `(private) ${redis.url}` : redis.url}, database ${running.pipeline.database ?? 'none'}, trace intake ${intake.url}`);
+          say(`ragscope demo: Redis ${redis.stop ? '(private) ' : ''}${describeRedisTarget(config.redis)}, database ${running.pipeline.database ?? 'none'}, trace intake ${intake.url}`);
           say();
           for (const [index, input] of DEMO_QUERIES.entries()) {
             const enqueued = await producer.enqueueQuery(input);

@@ -13,8 +13,8 @@ export function registerMemoryCommand(program: Command): void {
     .action(
       runCommand(async (options: { json?: boolean }) => {
         const config = loadConfig();
-        await assertRedisReachable(config.redisUrl);
-        const redis = createRedisConnection(config.redisUrl, 'producer');
+        await assertRedisReachable(config.redis);
+        const redis = createRedisConnection(config.redis, 'producer');
         try {
           const store = HeapSeriesStore.fromConfig(redis, config);
           const live = new Set(await store.liveWorkers());

@@ -20,7 +20,7 @@ export function registerSchedulerCommand(program: Command): void {
       runCommand(async () => {
         const config = loadConfig();
         const logger = createLogger(config.logLevel, 'ragscope-scheduler');
-        await assertRedisReachable(config.redisUrl);
+        await assertRedisReachable(config.redis);
         const scheduler = await HeapSamplingScheduler.start(config, logger);
         const metricsServer = config.metricsPort ? await serveMetrics(config.metricsPort) : undefined;
         await runUntilSignal(

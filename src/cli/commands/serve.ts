@@ -30,9 +30,9 @@ export function registerServeCommand(program: Command): void {
         }
         initTracing(config);
         const logger = createLogger(config.logLevel, 'ragscope-serve');
-        await assertRedisReachable(config.redisUrl);
+        await assertRedisReachable(config.redis);
         const producer = new RagscopeProducer(config);
-        const redis = createRedisConnection(config.redisUrl, 'producer');
+        const redis = createRedisConnection(config.redis, 'producer');
         redis.on('error', () => undefined);
         await warnUnlessNoEviction(redis, logger);
         const heapStore = HeapSeriesStore.fromConfig(redis, config);
