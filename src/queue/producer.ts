@@ -1,7 +1,7 @@
 import { SpanKind } from '@opentelemetry/api';
 import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import type { RagscopeConfig } from '../config/config';
-import { UserError } from '../contracts/errors';
+import { isUserError, UserError } from '../contracts/errors';
 import { inSpan } from '../telemetry/spans';
 import { userIdTag } from '../telemetry/span-tags';
 import { activeTraceId, injectTraceCarrier } from '../telemetry/trace-context';
@@ -218,7 +218,8 @@ export class RagscopeProducer {
     try {
       return await this.enqueueOnce(queueName, jobName, data, jobOptions, attributes);
     } catch (error) {
-      if (isRedisUnavailable(error)) throw redisUnavailableError(this.config.redis, error);
+      // Already explained (e.g. Redis unreachable at start-up): pass it on as it is.
+      if (!isUserError(error) && isRedisUnavailable(error)) throw redisUnavailableError(this.config.redis, error);
       throw error;
     }
   }
