@@ -1,99 +1,201 @@
 /**
- * APM overhead: rag-query throughput of a worker with ragscope's production defaults (tracing on,
- * 10% trace sampling, 1% per-job CPU profiling) against the same worker with tracing off, measured
- * side by side: both workers run at once on their own queues and the batches alternate, so machine
- * noise hits both alike. Prints jobs/s per round and the ratio of the medians (goal ≥ 0.98).
+ * APM overhead: what ragscope costs a worker running real rag-query jobs, in three configurations
+ * measured side by side in one run:
+ *   off       tracing off (DD_TRACE_ENABLED=false), no per-job profiles, no continuous profiler
+ *   defaults  ragscope's production defaults: tracing to an agent (a local intake here), 10% of
+ *             traces kept, 1% of jobs CPU-profiled, continuous profiler off
+ *   all on    every trace kept, per-job profiling at its default capture, continuous profiler on
+ * Each configuration is its own `ragscope worker` process on its own queue. Every round runs one
+ * batch per configuration, in a rotating order, one at a time, so they never compete for the CPU.
+ * Per batch: throughput (jobs/s) and CPU time per job of the worker process (from its /metrics,
+ * process_cpu_seconds_total, i.e. process.cpuUsage()). Reported: the median over rounds of each
+ * configuration's ratio to `off` in the same round, with a 95% bootstrap confidence interval.
+ * Goal at defaults: CPU per job within 2% of off (upper bound ≤ 1.02) and throughput ratio lower
+ * bound ≥ 0.98. Exits 0 when both hold, 1 when a goal is missed.
  *
- *   npm run build && node --import tsx bench/apm-overhead.ts [--rounds 6] [--jobs 200]
+ *   npm run build && node --import tsx bench/apm-overhead.ts [--rounds 20] [--jobs 200]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { median, numberArgument } from './bench-utils';
+import { formatEstimate, median, numberArgument, pairedRatio } from './stats';
 import { startLocalIntake } from '../src/telemetry/intake/intake-server';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CLI = path.join(__dirname, '..', 'dist/src/cli/main.js');
-const ROUNDS = numberArgument('rounds', 6);
+const ROUNDS = numberArgument('rounds', 20);
 const JOBS = numberArgument('jobs', 200);
+const CONCURRENCY = 2;
+const GOALS = { cpuRatioHigh: 1.02, throughputRatioLow: 0.98 };
 
 interface Mode {
   label: string;
   env: Record<string, string>;
   prefix: string;
   worker?: ChildProcess;
+  metricsUrl?: string;
   queue?: Queue;
   events?: QueueEvents;
-  rates: number[];
+  throughput: number[];
+  cpuMsPerJob: number[];
 }
 
+/** Starts `ragscope worker` and resolves when it logs that it is ready. */
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'worker', '--concurrency', '2'], {
-    env: { ...process.env, REDIS_URL, RAGSCOPE_LOG_LEVEL: 'warn', ...env },
+  const child = spawn(process.execPath, [CLI, 'worker', '--concurrency', String(CONCURRENCY)], {
+    env: { ...process.env, REDIS_URL, RAGSCOPE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   return new Promise((resolve, reject) => {
     let output = '';
-    child.stderr!.on('data', (chunk) => (output += chunk));
-    child.on('exit', (code) => reject(new Error(`worker exited with ${code}: ${output}`)));
-    // Ready = it consumed a probe job; simpler than parsing logs at warn level.
-    setTimeout(() => resolve(child), 3000);
+    const onExit = (code: number | null) => reject(new Error(`worker exited with ${code}: ${output.slice(-2000)}`));
+    child.on('exit', onExit);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk;
+      if (output.includes('"worker ready"')) {
+        child.off('exit', onExit);
+        resolve(child);
+      }
+    });
   });
 }
 
+/** CPU seconds (user + system) the worker process has used, from its own /metrics. */
+async function workerCpuSeconds(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  const match = /^process_cpu_seconds_total(?:\{[^}]*\})? ([\d.e+-]+)$/m.exec(text);
+  if (!match) throw new Error(`no process_cpu_seconds_total at ${metricsUrl}`);
+  return Number(match[1]);
+}
 
-async function runBatch(mode: Mode, round: number): Promise<number> {
+async function runBatch(mode: Mode, round: number): Promise<{ jobsPerSecond: number; cpuMsPerJob: number }> {
+  const cpuBefore = await workerCpuSeconds(mode.metricsUrl!);
+  const startedAt = performance.now();
   const jobs = await mode.queue!.addBulk(
     Array.from({ length: JOBS }, (_, index) => ({
       name: 'query',
       data: { query: `redis eviction policy and GDPR retention ${round}-${index}`, userId: `bench-${index % 20}` },
+      opts: { removeOnComplete: true },
     })),
   );
-  const startedAt = performance.now();
-  await Promise.all(jobs.map((job) => job.waitUntilFinished(mode.events!, 120_000)));
-  return JOBS / ((performance.now() - startedAt) / 1000);
+  await Promise.all(jobs.map((job) => job.waitUntilFinished(mode.events!, 300_000)));
+  const seconds = (performance.now() - startedAt) / 1000;
+  const cpuAfter = await workerCpuSeconds(mode.metricsUrl!);
+  return { jobsPerSecond: JOBS / seconds, cpuMsPerJob: ((cpuAfter - cpuBefore) * 1000) / JOBS };
 }
 
-async function main(): Promise<void> {
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function main(): Promise<number> {
   const intake = await startLocalIntake({ port: 0 });
+  const profileDir = mkdtempSync(path.join(tmpdir(), 'ragscope-apm-overhead-'));
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const stamp = Date.now();
   const modes: Mode[] = [
-    { label: 'tracing off', env: { DD_TRACE_ENABLED: 'false' }, prefix: `bench-off-${stamp}`, rates: [] },
-    { label: 'ragscope defaults', env: { DD_TRACE_AGENT_URL: intake.url }, prefix: `bench-on-${stamp}`, rates: [] },
+    {
+      label: 'off',
+      env: { DD_TRACE_ENABLED: 'false', DD_PROFILING_CAPTURE_PCT: '0', DD_PROFILING_ENABLED: 'false' },
+      prefix: `bench-off-${stamp}`,
+      throughput: [],
+      cpuMsPerJob: [],
+    },
+    { label: 'defaults', env: { DD_TRACE_AGENT_URL: intake.url }, prefix: `bench-defaults-${stamp}`, throughput: [], cpuMsPerJob: [] },
+    {
+      label: 'all on',
+      env: {
+        DD_TRACE_AGENT_URL: intake.url,
+        DD_TRACE_SAMPLE_RATE: '1',
+        DD_PROFILING_ENABLED: 'true',
+        DD_PROFILING_EXPORTERS: 'file',
+        RAGSCOPE_PROFILE_DIR: profileDir,
+      },
+      prefix: `bench-all-on-${stamp}`,
+      throughput: [],
+      cpuMsPerJob: [],
+    },
   ];
   try {
     for (const mode of modes) {
-      mode.worker = await startWorker({ ...mode.env, RAGSCOPE_QUEUE_PREFIX: mode.prefix });
+      const metricsPort = await freePort();
+      mode.metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+      mode.worker = await startWorker({ ...mode.env, RAGSCOPE_QUEUE_PREFIX: mode.prefix, RAGSCOPE_METRICS_PORT: String(metricsPort) });
       mode.queue = new Queue('rag-query', { connection, prefix: mode.prefix });
       mode.queue.setMaxListeners(JOBS + 10);
       mode.events = new QueueEvents('rag-query', { connection: connection.duplicate(), prefix: mode.prefix });
       await mode.events.waitUntilReady();
-      await runBatch(mode, -1); // warm-up: JIT, PGlite caches, connections
+      // The same warm-up for every configuration: JIT tiers, PGlite caches, connections.
+      await runBatch(mode, -1);
+      await runBatch(mode, -2);
     }
+    process.stdout.write(`apm-overhead: ${ROUNDS} rounds × ${JOBS} jobs per configuration, concurrency ${CONCURRENCY}, order rotating\n`);
     for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? modes : [...modes].reverse();
-      for (const mode of order) mode.rates.push(await runBatch(mode, round));
-      console.log(`round ${round + 1}: ${modes.map((mode) => `${mode.label} ${mode.rates.at(-1)!.toFixed(1)} jobs/s`).join(', ')}`);
+      const order = modes.map((_, index) => modes[(index + round) % modes.length]!);
+      for (const mode of order) {
+        const batch = await runBatch(mode, round);
+        mode.throughput.push(batch.jobsPerSecond);
+        mode.cpuMsPerJob.push(batch.cpuMsPerJob);
+      }
+      process.stdout.write(
+        `round ${String(round + 1).padStart(2)}: ${modes
+          .map((mode) => `${mode.label} ${mode.throughput.at(-1)!.toFixed(1)} jobs/s ${mode.cpuMsPerJob.at(-1)!.toFixed(2)} ms CPU/job`)
+          .join(' | ')}\n`,
+      );
     }
-    const [off, on] = modes.map((mode) => median(mode.rates)) as [number, number];
-    console.log(`\nmedian: tracing off ${off.toFixed(1)} jobs/s, ragscope defaults ${on.toFixed(1)} jobs/s`);
-    console.log(`throughput ratio (defaults / off): ${(on / off).toFixed(3)}  (goal ≥ 0.98; ${JOBS} jobs × ${ROUNDS} rounds, concurrency 2)`);
-    console.log(`spans received by the intake: ${intake.store.allSpans().length}`);
-  } finally {
+    const [off, defaults, allOn] = modes as [Mode, Mode, Mode];
+    process.stdout.write('\nmedians:\n');
     for (const mode of modes) {
-      mode.worker?.kill('SIGTERM');
-      await mode.events?.close();
-      await mode.queue?.obliterate({ force: true }).catch(() => undefined);
-      await mode.queue?.close();
+      process.stdout.write(`  ${mode.label.padEnd(8)} ${median(mode.throughput).toFixed(1)} jobs/s, ${median(mode.cpuMsPerJob).toFixed(3)} ms CPU per job\n`);
     }
+    const cpuDefaults = pairedRatio(defaults.cpuMsPerJob, off.cpuMsPerJob);
+    const throughputDefaults = pairedRatio(defaults.throughput, off.throughput);
+    const cpuAllOn = pairedRatio(allOn.cpuMsPerJob, off.cpuMsPerJob);
+    const throughputAllOn = pairedRatio(allOn.throughput, off.throughput);
+    process.stdout.write('\nratios to off (median of per-round ratios, 95% bootstrap CI):\n');
+    process.stdout.write(`  defaults  CPU per job ${formatEstimate(cpuDefaults)}   throughput ${formatEstimate(throughputDefaults)}\n`);
+    process.stdout.write(`  all on    CPU per job ${formatEstimate(cpuAllOn)}   throughput ${formatEstimate(throughputAllOn)}\n`);
+    process.stdout.write(`spans received by the intake: ${intake.store.allSpans().length}\n`);
+    const cpuOk = cpuDefaults.high <= GOALS.cpuRatioHigh;
+    const throughputOk = throughputDefaults.low >= GOALS.throughputRatioLow;
+    process.stdout.write(
+      `\ngoal, defaults: CPU per job upper bound ≤ ${GOALS.cpuRatioHigh}: ${cpuOk ? 'PASS' : 'FAIL'}; ` +
+        `throughput lower bound ≥ ${GOALS.throughputRatioLow}: ${throughputOk ? 'PASS' : 'FAIL'}\n`,
+    );
+    return cpuOk && throughputOk ? 0 : 1;
+  } finally {
+    await Promise.all(
+      modes.map(async (mode) => {
+        if (mode.worker && mode.worker.exitCode === null) {
+          const exited = new Promise((resolve) => mode.worker!.once('exit', resolve));
+          mode.worker.kill('SIGTERM');
+          await exited;
+        }
+        await mode.events?.close();
+        await mode.queue?.obliterate({ force: true }).catch(() => undefined);
+        await mode.queue?.close();
+      }),
+    );
     await connection.quit();
     await intake.close();
+    rmSync(profileDir, { recursive: true, force: true });
   }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: Error) => {
+    process.stderr.write(`apm-overhead failed: ${error.stack ?? error.message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Queue, QueueEvents, Worker, type Processor } from 'bullmq';
 import { Redis } from 'ioredis';
-import { median, numberArgument, percentile } from './bench-utils';
+import { median, numberArgument, percentile } from './stats';
 import pino from 'pino';
 import { loadConfig } from '../src/config/config';
 import { QUEUES } from '../src/contracts/queues';

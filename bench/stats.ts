@@ -1,0 +1,66 @@
+import { mulberry32 } from '../src/random';
+
+/**
+ * The statistics every benchmark reports: medians of per-round ratios with a percentile-bootstrap
+ * confidence interval. Rounds of the compared configurations alternate in one run, so a round's
+ * ratio cancels most of the machine's drift; the bootstrap over rounds says how far the median of
+ * those ratios could move on another run of the same length. Pure and seeded: the same rounds give
+ * the same interval.
+ */
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('median of no values');
+  const sorted = [...values].sort((left, right) => left - right);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Nearest-rank percentile, `share` in [0, 1]. */
+export function percentile(values: readonly number[], share: number): number {
+  if (values.length === 0) throw new Error('percentile of no values');
+  const sorted = [...values].sort((left, right) => left - right);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(share * sorted.length) - 1))]!;
+}
+
+export interface Estimate {
+  /** The statistic on the rounds as measured. */
+  value: number;
+  /** 95% percentile-bootstrap interval. */
+  low: number;
+  high: number;
+}
+
+/** Median of `values` with a 95% percentile-bootstrap confidence interval (`resamples` draws). */
+export function bootstrapMedian(values: readonly number[], options: { resamples?: number; seed?: number } = {}): Estimate {
+  const resamples = options.resamples ?? 5000;
+  const random = mulberry32(options.seed ?? 1);
+  const medians: number[] = [];
+  const draw: number[] = new Array<number>(values.length);
+  for (let resample = 0; resample < resamples; resample++) {
+    for (let index = 0; index < values.length; index++) draw[index] = values[Math.floor(random() * values.length)]!;
+    medians.push(median(draw));
+  }
+  return { value: median(values), low: percentile(medians, 0.025), high: percentile(medians, 0.975) };
+}
+
+/** Per-round ratios `numerator[i] / denominator[i]` of paired rounds, summarised as a bootstrapped median. */
+export function pairedRatio(numerator: readonly number[], denominator: readonly number[], options?: { resamples?: number; seed?: number }): Estimate {
+  if (numerator.length !== denominator.length) throw new Error('paired rounds must have the same length');
+  return bootstrapMedian(
+    numerator.map((value, index) => value / denominator[index]!),
+    options,
+  );
+}
+
+export function formatEstimate(estimate: Estimate, digits = 3): string {
+  return `${estimate.value.toFixed(digits)} (95% CI ${estimate.low.toFixed(digits)}–${estimate.high.toFixed(digits)})`;
+}
+
+/** `--name value` from the command line, or the fallback; a value that is not a number is an error. */
+export function numberArgument(name: string, fallback: number, argv: readonly string[] = process.argv): number {
+  const index = argv.indexOf(`--${name}`);
+  if (index < 0) return fallback;
+  const value = Number(argv[index + 1]);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} expects a positive number`);
+  return value;
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { bootstrapMedian, median, numberArgument, pairedRatio, percentile } from '../../bench/stats';
+
+describe('bench statistics', () => {
+  it.each([
+    [[3], 3],
+    [[1, 9, 2], 2],
+    [[4, 1, 3, 2], 2.5],
+  ])('median of %j is %d', (values, expected) => {
+    expect(median(values)).toBe(expected);
+  });
+
+  it('percentile is nearest-rank', () => {
+    const values = Array.from({ length: 100 }, (_, index) => index + 1);
+    expect(percentile(values, 0.5)).toBe(50);
+    expect(percentile(values, 0.95)).toBe(95);
+    expect(percentile(values, 0)).toBe(1);
+    expect(percentile(values, 1)).toBe(100);
+  });
+
+  it('a bootstrap interval holds the median, is reproducible, and is zero-width for identical rounds', () => {
+    const rounds = [0.97, 1.01, 0.99, 1.02, 0.98, 1.0, 0.96, 1.03, 0.99, 1.01];
+    const estimate = bootstrapMedian(rounds, { seed: 7 });
+    expect(estimate.value).toBeCloseTo(0.995, 6);
+    expect(estimate.low).toBeLessThanOrEqual(estimate.value);
+    expect(estimate.high).toBeGreaterThanOrEqual(estimate.value);
+    expect(estimate.low).toBeGreaterThanOrEqual(0.96);
+    expect(estimate.high).toBeLessThanOrEqual(1.03);
+    expect(bootstrapMedian(rounds, { seed: 7 })).toEqual(estimate);
+    expect(bootstrapMedian([2, 2, 2, 2])).toEqual({ value: 2, low: 2, high: 2 });
+  });
+
+  it('narrows as rounds agree more', () => {
+    const noisy = [0.8, 1.2, 0.9, 1.1, 0.85, 1.15, 0.95, 1.05];
+    const steady = noisy.map((value) => 1 + (value - 1) / 10);
+    const width = (values: number[]) => {
+      const estimate = bootstrapMedian(values);
+      return estimate.high - estimate.low;
+    };
+    expect(width(steady)).toBeLessThan(width(noisy));
+  });
+
+  it('pairs rounds before taking ratios', () => {
+    expect(pairedRatio([110, 220, 330], [100, 200, 300]).value).toBeCloseTo(1.1, 10);
+    expect(() => pairedRatio([1, 2], [1])).toThrow(/same length/);
+  });
+
+  it('reads numeric arguments and refuses a bad one', () => {
+    expect(numberArgument('rounds', 20, ['node', 'bench', '--rounds', '5'])).toBe(5);
+    expect(numberArgument('rounds', 20, ['node', 'bench'])).toBe(20);
+    expect(() => numberArgument('rounds', 20, ['node', 'bench', '--rounds', 'x'])).toThrow(/positive number/);
+  });
+});
