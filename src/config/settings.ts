@@ -28,6 +28,10 @@ const sqlIdentifier = z
   .string()
   .regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'expected a lower-case SQL identifier' });
 
+const otlpProtocol = z.literal('http/protobuf', {
+  message: 'ragscope sends OTLP over HTTP with protobuf: expected http/protobuf (grpc and http/json are not supported)',
+});
+
 function numberIn(min: number, max: number) {
   return z
     .string()
@@ -131,7 +135,13 @@ export const settings = {
   }),
   env: optionalSetting({ env: 'DD_ENV', schema: z.string().max(100), example: 'production', doc: 'Environment tag on every span.' }),
   version: optionalSetting({ env: 'DD_VERSION', schema: z.string().max(100), example: '1.2.3', doc: 'Version tag on every span.' }),
-  tracingEnabled: setting({ env: 'DD_TRACE_ENABLED', schema: booleanFlag, default: 'true', doc: 'Record and send spans.' }),
+  // No default here: unset means true unless OTEL_TRACES_EXPORTER=none, as in dd-trace (config.ts).
+  tracingEnabled: optionalSetting({
+    env: 'DD_TRACE_ENABLED',
+    schema: booleanFlag,
+    example: 'true',
+    doc: 'Record and send spans (default true; false when OTEL_TRACES_EXPORTER=none, as in dd-trace).',
+  }),
   /** Inputs of `agentUrl` and `agentConfigured` (config.ts): dd-trace's own three variables. */
   agent: {
     url: optionalSetting({
@@ -147,6 +157,47 @@ export const settings = {
       doc: 'Agent host (default 127.0.0.1); setting it or the URL says an agent is really there.',
     }),
     port: setting({ env: 'DD_TRACE_AGENT_PORT', schema: integerIn(1, 65535), default: '8126', doc: 'Agent port.' }),
+  },
+  /** Inputs of `traces` (config.ts): which exporter, and the standard OTLP exporter variables. */
+  traces: {
+    exporter: optionalSetting({
+      env: 'RAGSCOPE_TRACES_EXPORTER',
+      schema: z.enum(['datadog', 'otlp'], { message: 'expected datadog or otlp' }),
+      example: 'otlp',
+      heading: 'Where spans go: dd-trace (Datadog agent or `ragscope intake`), or OTLP to a collector, Tempo or Jaeger.',
+      doc: '`datadog` (default) or `otlp` (OpenTelemetry SDK, OTLP/HTTP protobuf); wins over OTEL_TRACES_EXPORTER.',
+    }),
+    // dd-trace reads this name too and accepts the same two values, so ragscope honours it alike.
+    otelExporter: optionalSetting({
+      env: 'OTEL_TRACES_EXPORTER',
+      schema: z
+        .string()
+        .transform((value) => value.toLowerCase())
+        .pipe(z.enum(['otlp', 'none'], { message: 'expected otlp or none (ragscope exports traces over OTLP or not at all)' })),
+      example: 'otlp',
+      doc: '`otlp` selects OTLP as for any OpenTelemetry SDK; `none` turns tracing off.',
+    }),
+    endpoint: setting({
+      env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+      schema: httpUrl,
+      default: 'http://localhost:4318',
+      doc: 'OTLP/HTTP base URL; spans go to <endpoint>/v1/traces.',
+    }),
+    tracesEndpoint: optionalSetting({
+      env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+      schema: httpUrl,
+      example: 'http://localhost:4318/v1/traces',
+      doc: 'Full OTLP traces URL, used as given; wins over the base endpoint.',
+    }),
+    // The SDK's protobuf exporter is the one ragscope ships: grpc and http/json are refused at
+    // start-up rather than sent as protobuf to an endpoint that expects something else.
+    protocol: setting({ env: 'OTEL_EXPORTER_OTLP_PROTOCOL', schema: otlpProtocol, default: 'http/protobuf', doc: 'OTLP protocol: http/protobuf only.' }),
+    tracesProtocol: optionalSetting({
+      env: 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
+      schema: otlpProtocol,
+      example: 'http/protobuf',
+      doc: 'OTLP protocol for traces: http/protobuf only. Headers, timeout and compression: the standard OTEL_EXPORTER_OTLP_* variables.',
+    }),
   },
 
   workerConcurrency: setting({

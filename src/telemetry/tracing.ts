@@ -7,10 +7,14 @@ import type { RagscopeConfig } from '../config/config';
 export const TRACER_NAME = 'ragscope';
 
 let initialised = false;
+let otlp: import('./otlp-tracing').OtlpTracing | undefined;
 
 /**
- * Starts dd-trace and registers its OpenTelemetry TracerProvider, so spans made through
- * @opentelemetry/api become Datadog spans. This is the only place that imports dd-trace.
+ * Starts the tracer behind @opentelemetry/api: dd-trace's OpenTelemetry TracerProvider, so spans
+ * become Datadog spans (the default), or, with RAGSCOPE_TRACES_EXPORTER=otlp or
+ * OTEL_TRACES_EXPORTER=otlp, the OpenTelemetry SDK exporting OTLP/HTTP protobuf (otlp-tracing.ts).
+ * In OTLP mode dd-trace still runs the continuous profiler when DD_PROFILING_ENABLED asks for it.
+ * This is the only place that imports dd-trace.
  *
  * Automatic integrations are off on purpose: the job context travels in `data.trace` (dd-trace's
  * bullmq plugin would start a second, competing parent chain through `opts.telemetry`), and
@@ -20,11 +24,26 @@ let initialised = false;
 export function initTracing(config: RagscopeConfig, options: { flushIntervalMs?: number } = {}): void {
   if (initialised || !config.tracingEnabled) return;
   initialised = true;
+  const flushIntervalMs = options.flushIntervalMs ?? 2000;
+  if (config.traces.exporter === 'otlp') {
+    // Loaded here, not at module scope: the Datadog path never pays for the OpenTelemetry SDK.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { startOtlpTracing } = require('./otlp-tracing') as typeof import('./otlp-tracing');
+    otlp = startOtlpTracing(config, { flushIntervalMs });
+    // dd-trace only for its continuous profiler: its TracerProvider is not registered, so it records no span.
+    if (config.profiling.continuousEnabled) startDdTrace(config, flushIntervalMs);
+    return;
+  }
+  const tracer = startDdTrace(config, flushIntervalMs);
+  new tracer.TracerProvider().register();
+}
+
+function startDdTrace(config: RagscopeConfig, flushIntervalMs: number): import('dd-trace').Tracer {
   if (config.profiling.continuousEnabled) mkdirSync(config.profiling.outputDir, { recursive: true });
   // Loaded here, not at module scope: commands that trace nothing (intake, help) never pay for it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ddTrace = require('dd-trace') as typeof import('dd-trace');
-  const tracer = withEnvironment(continuousProfilerEnvironment(config, process.env), () =>
+  return withEnvironment(continuousProfilerEnvironment(config, process.env), () =>
     ddTrace.init({
       service: config.service,
       env: config.env,
@@ -33,7 +52,7 @@ export function initTracing(config: RagscopeConfig, options: { flushIntervalMs?:
       plugins: false,
       startupLogs: false,
       logInjection: false,
-      flushInterval: options.flushIntervalMs ?? 2000,
+      flushInterval: flushIntervalMs,
       // ragscope applies DD_TRACE_SAMPLE_RATE itself where a trace starts (see sampling/); dd-trace
       // must keep every span ragscope records, or the rate would be applied twice. An init option
       // outranks the environment variable in dd-trace, so the variable needs no editing.
@@ -41,7 +60,6 @@ export function initTracing(config: RagscopeConfig, options: { flushIntervalMs?:
       profiling: config.profiling.continuousEnabled,
     }),
   );
-  new tracer.TracerProvider().register();
 }
 
 export function getTracer(): Tracer {
@@ -50,10 +68,11 @@ export function getTracer(): Tracer {
 
 /**
  * Sends buffered spans now. Short-lived commands call it before they exit; long-lived processes
- * rely on dd-trace's periodic flush.
+ * rely on the exporter's periodic flush.
  */
 export async function flushTraces(timeoutMs = 2000): Promise<void> {
   if (!initialised) return;
+  if (otlp) return otlp.flush(timeoutMs);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const ddTrace = require('dd-trace') as { _tracer?: { _exporter?: { flush?: (done: () => void) => void } } };
   const exporter = ddTrace._tracer?._exporter;

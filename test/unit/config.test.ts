@@ -19,6 +19,7 @@ describe('loadConfig', () => {
       env: undefined,
       version: undefined,
       tracingEnabled: true,
+      traces: { exporter: 'datadog', otlpTracesUrl: 'http://localhost:4318/v1/traces' },
       agent: { url: undefined, host: undefined, port: 8126 },
       agentUrl: 'http://127.0.0.1:8126',
       workerConcurrency: 2,
@@ -123,6 +124,11 @@ describe('loadConfig', () => {
     ['DD_PROFILING_CAPTURE_PCT', 'lots', 'expected a number'],
     ['DD_PROFILING_EXPORTERS', 'otlp', 'agent or file'],
     ['RAGSCOPE_BUDGET_ALERTS_USD', '100;200', 'comma-separated'],
+    ['RAGSCOPE_TRACES_EXPORTER', 'jaeger', 'datadog or otlp'],
+    ['OTEL_TRACES_EXPORTER', 'zipkin', 'otlp or none'],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc', 'http/protobuf'],
+    ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'http/json', 'http/protobuf'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318', 'http://'],
   ])('rejects %s=%s with a message naming the variable', (name, value, fragment) => {
     let error: unknown;
     try {
@@ -133,6 +139,28 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toContain(name);
     expect((error as Error).message).toContain(fragment);
+  });
+
+  it.each([
+    [{}, { tracingEnabled: true, traces: { exporter: 'datadog', otlpTracesUrl: 'http://localhost:4318/v1/traces' } }],
+    [{ OTEL_TRACES_EXPORTER: 'otlp' }, { tracingEnabled: true, traces: { exporter: 'otlp', otlpTracesUrl: 'http://localhost:4318/v1/traces' } }],
+    [{ OTEL_TRACES_EXPORTER: 'OTLP', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://tempo:4318/' }, { traces: { exporter: 'otlp', otlpTracesUrl: 'http://tempo:4318/v1/traces' } }],
+    [
+      { RAGSCOPE_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://a:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://b:9999/custom', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' },
+      { traces: { exporter: 'otlp', otlpTracesUrl: 'http://b:9999/custom' } },
+    ],
+    [{ RAGSCOPE_TRACES_EXPORTER: 'otlp', OTEL_TRACES_EXPORTER: 'none' }, { tracingEnabled: false, traces: { exporter: 'otlp' } }],
+    [{ OTEL_TRACES_EXPORTER: 'none' }, { tracingEnabled: false, traces: { exporter: 'datadog' } }],
+    [{ OTEL_TRACES_EXPORTER: 'none', DD_TRACE_ENABLED: 'true' }, { tracingEnabled: true }],
+    [{ RAGSCOPE_TRACES_EXPORTER: 'datadog' }, { traces: { exporter: 'datadog' } }],
+  ])('chooses the trace exporter from %j', (env, expected) => {
+    expect(loadConfig(env)).toMatchObject(expected);
+  });
+
+  it('refuses RAGSCOPE_TRACES_EXPORTER=datadog beside OTEL_TRACES_EXPORTER=otlp, which would turn dd-trace to OTLP', () => {
+    expect(() => loadConfig({ RAGSCOPE_TRACES_EXPORTER: 'datadog', OTEL_TRACES_EXPORTER: 'otlp' })).toThrow(
+      /conflicts with OTEL_TRACES_EXPORTER=otlp/,
+    );
   });
 
   it('names every bad variable at once', () => {
