@@ -255,7 +255,13 @@ export const settings = {
     env: 'RAGSCOPE_METRICS_PORT',
     schema: integerIn(1, 65535),
     example: '9464',
-    doc: 'A worker\'s or scheduler\'s own Prometheus /metrics on 127.0.0.1 (unset = none).',
+    doc: 'A worker\'s or scheduler\'s own Prometheus /metrics (unset = none).',
+  }),
+  metricsHost: setting({
+    env: 'RAGSCOPE_METRICS_HOST',
+    schema: z.string().regex(/^[A-Za-z0-9.:[\]-]+$/, { message: 'expected a host name or address' }),
+    default: '127.0.0.1',
+    doc: 'Address that /metrics binds; 0.0.0.0 lets a Prometheus in another container or host scrape it.',
   }),
 
   sampling: {

@@ -125,7 +125,7 @@ async function wire(
   opened.push(() => heapRecorder.stop());
   await heapRecorder.start();
   if (config.metricsPort) {
-    const metricsServer = await serveMetrics(config.metricsPort, '127.0.0.1', metrics.registry);
+    const metricsServer = await serveMetrics(config.metricsPort, config.metricsHost, metrics.registry);
     opened.push(() => metricsServer.close());
   }
 
@@ -162,7 +162,7 @@ async function wire(
       pipeline: pipeline.name,
       ...(pipeline.database ? { database: pipeline.database } : {}),
       workerId: heapRecorder.workerId,
-      ...(config.metricsPort ? { metrics: `http://127.0.0.1:${config.metricsPort}/metrics` } : {}),
+      ...(config.metricsPort ? { metrics: `http://${config.metricsHost}:${config.metricsPort}/metrics` } : {}),
     },
     'worker ready',
   );

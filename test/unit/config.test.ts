@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       agentConfigured: false,
       metricsPort: undefined,
+      metricsHost: '127.0.0.1',
       server: { apiToken: undefined, adminUser: 'admin', adminPassword: undefined, boardWrite: false, bodyLimitBytes: 65536 },
       memory: { sampleIntervalMs: 3_600_000, workerId: undefined, forceGc: false, leakThresholdMbPerHour: 10, seriesMaxSamples: 168, alertUrl: undefined },
       profiling: {

@@ -25,6 +25,12 @@ describe.skipIf(!PROMTOOL)('deploy/prometheus/alerts.yml', () => {
     expect(output).toMatch(/SUCCESS: \d+ rules found/);
   });
 
+  it('is loaded by a valid Prometheus configuration, the one docker-compose\u2019s oss profile uses (promtool check config)', () => {
+    const output = execFileSync(PROMTOOL!, ['check', 'config', path.join(RULES_DIR, 'prometheus.yml')], { encoding: 'utf8' });
+    expect(output).toMatch(/SUCCESS: 1 rule files found/);
+    expect(output).toMatch(/SUCCESS: \d+ rules found/);
+  });
+
   it('passes its unit tests (promtool test rules alerts.test.yml)', () => {
     const run = spawnSync(PROMTOOL!, ['test', 'rules', 'alerts.test.yml'], { cwd: RULES_DIR, encoding: 'utf8' });
     expect(`${run.stdout}${run.stderr}`).toMatch(/SUCCESS/);

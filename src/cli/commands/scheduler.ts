@@ -22,7 +22,7 @@ export function registerSchedulerCommand(program: Command): void {
         const logger = createLogger(config.logLevel, 'ragscope-scheduler');
         await assertRedisReachable(config.redis);
         const scheduler = await HeapSamplingScheduler.start(config, logger);
-        const metricsServer = config.metricsPort ? await serveMetrics(config.metricsPort) : undefined;
+        const metricsServer = config.metricsPort ? await serveMetrics(config.metricsPort, config.metricsHost) : undefined;
         await runUntilSignal(
           [
             { name: 'metrics server', close: () => metricsServer?.close() },
