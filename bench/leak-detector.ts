@@ -14,11 +14,14 @@
  * the process exits 1 if any target fails.
  */
 
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { mulberry32 } from './heap-series-simulation';
-import { BENCH_OPTIONS, SCENARIOS, type Scenario, type SeedOutcomes, type WorkerTask } from './leak-scenarios';
+import { parseHeapSeries } from '../src/memory/heap-series-file';
+import { evaluateHeapTrend } from '../src/memory/trend';
+import { alertHistory, BENCH_OPTIONS, SCENARIOS, type Scenario, type SeedOutcomes, type WorkerTask } from './leak-scenarios';
 
 interface ScenarioResult extends SeedOutcomes {
   scenario: Scenario;
@@ -147,6 +150,34 @@ async function runAll(scenarios: readonly Scenario[], seeds: number, seedOffset:
   }));
 }
 
+/**
+ * Replays the heap series recorded from a real worker (bench/record-heap-series.ts) through the same
+ * alert path: one sample at a time, the trailing window, the alert state machine.
+ */
+function replayRecordedSeries(): void {
+  const recorded = [
+    { file: 'heap-series-healthy.csv', expectAlert: false },
+    { file: 'heap-series-leaking.csv', expectAlert: true },
+  ];
+  process.stdout.write('\nrecorded series from a real worker (bench/data, 1 sample = 100 jobs, stamped an hour apart):\n');
+  for (const { file, expectAlert } of recorded) {
+    const fullPath = path.join(__dirname, 'data', file);
+    if (!existsSync(fullPath)) throw new Error(`${fullPath} is missing: record it with bench/record-heap-series.ts`);
+    const { samples } = parseHeapSeries(readFileSync(fullPath, 'utf8'), file);
+    const alert = alertHistory(samples);
+    const raisedAt = alert.indexOf(true);
+    const final = evaluateHeapTrend(samples.slice(-BENCH_OPTIONS.window), BENCH_OPTIONS);
+    const first = samples[0]!.heapUsedMb;
+    const last = samples.at(-1)!.heapUsedMb;
+    process.stdout.write(
+      `  ${file}: ${samples.length} samples, ${first.toFixed(1)} → ${last.toFixed(1)} MB; slope of the last ${Math.min(samples.length, BENCH_OPTIONS.window)} ` +
+        `${final.slopeMbPerHour?.toFixed(2) ?? "n/a"} MB/h, p ${final.pValue?.toExponential(1) ?? "n/a"}; alert ${raisedAt >= 0 ? `raised at sample ${raisedAt + 1}` : 'never raised'} ` +
+        `(expected: ${expectAlert ? 'raised' : 'never'}) ${(raisedAt >= 0) === expectAlert ? 'PASS' : 'FAIL'}\n`,
+    );
+    if ((raisedAt >= 0) !== expectAlert) process.exitCode = 1;
+  }
+}
+
 async function main(): Promise<void> {
   const { seeds, seedOffset, only } = parseArguments(process.argv.slice(2));
   const startedAt = performance.now();
@@ -164,6 +195,7 @@ async function main(): Promise<void> {
   const checked = described.filter((entry) => entry.passed !== null).length;
   process.stdout.write(`\n${checked - failed}/${checked} targets met in ${((performance.now() - startedAt) / 1000).toFixed(1)} s\n`);
   if (failed > 0) process.exitCode = 1;
+  replayRecordedSeries();
 }
 
 main().catch((error: Error) => {

@@ -180,7 +180,7 @@ export function runSeeds(scenario: Scenario, fromSeed: number, toSeed: number): 
 }
 
 /** Whether the alert is up after each sample, feeding samples one by one as the scheduler does. */
-function alertHistory(series: readonly HeapSample[]): boolean[] {
+export function alertHistory(series: readonly HeapSample[]): boolean[] {
   let state: LeakAlertState = INITIAL_LEAK_ALERT_STATE;
   const bounded: HeapSample[] = [];
   return series.map((sample) => {
