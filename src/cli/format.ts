@@ -47,8 +47,9 @@ function hotspotLines<Row extends CodeSite & { selfPercent: number }>(rows: Row[
   ];
 }
 
+/** Files in results are already relative to the project root (see reportPath). */
 function codeSite(site: CodeSite): string {
-  return `${site.function}  ${relativePath(site.file)}:${site.line}`;
+  return `${site.function}  ${site.file}:${site.line}`;
 }
 
 function relativePath(file: string): string {

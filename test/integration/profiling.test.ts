@@ -74,7 +74,7 @@ describe('per-job CPU profiles', () => {
       return (
         top !== undefined &&
         top.function === 'removeNearDuplicatesQuadratic' &&
-        top.file === RERANK_SOURCE &&
+        top.file === 'src/pipeline/rerank.ts' &&
         top.line >= firstLine &&
         top.line <= lastLine
       );

@@ -5,18 +5,23 @@ import { encode, SourceMapper, time } from '@datadog/pprof';
 import { PACKAGE_ROOT } from '../../package-info';
 import type { Hotspot } from '../../contracts/hotspot';
 import { rankHotspots, timeHotspots } from './hotspots';
+import { reportPath } from './report-path';
 
 const DIST_DIR = path.join(PACKAGE_ROOT, 'dist') + path.sep;
 
 /**
- * @datadog/pprof names a function's file after the first frame of it that it sees; when that
- * frame's line had no source mapping the file stays the compiled one although the other lines
- * were mapped. The TypeScript file beside the build is the one a reader opens.
+ * A profiled frame's file as results show it: the TypeScript source, relative to the project root
+ * (see reportPath). @datadog/pprof names a function's file after the first frame of it that it
+ * sees; when that frame's line had no source mapping the file stays the compiled one although the
+ * other lines were mapped. The TypeScript file beside the build is the one a reader opens.
  */
 export function compiledToSource(file: string): string {
-  if (!file.startsWith(DIST_DIR) || !file.endsWith('.js')) return file;
-  const source = path.join(PACKAGE_ROOT, file.slice(DIST_DIR.length, -'.js'.length) + '.ts');
-  return existsSync(source) ? source : file;
+  let source = file;
+  if (file.startsWith(DIST_DIR) && file.endsWith('.js')) {
+    const candidate = path.join(PACKAGE_ROOT, file.slice(DIST_DIR.length, -'.js'.length) + '.ts');
+    if (existsSync(candidate)) source = candidate;
+  }
+  return reportPath(source, PACKAGE_ROOT);
 }
 
 export interface JobProfile<T> {
