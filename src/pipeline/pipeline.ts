@@ -2,7 +2,7 @@ import type { Attributes, Span } from '@opentelemetry/api';
 import type { RagscopeConfig } from '../config/config';
 import type { RagQueryData } from '../contracts/rag-query';
 import type { StageTiming } from '../contracts/stage-timing';
-import { inSpan } from '../telemetry/spans';
+import { inSpan, type DatadogSpanType } from '../telemetry/spans';
 import { EMBEDDING_DIMENSIONS, embed, tokenize } from './embed';
 import { generateAnswer } from './generate';
 import { rerankByCosine, rerankWithQuadraticDedupe } from './rerank';
@@ -19,6 +19,9 @@ export const RETRIEVE_CANDIDATES = 100;
 
 export const STAGES = ['embed', 'retrieve', 'rerank', 'generate'] as const;
 export type StageName = (typeof STAGES)[number];
+
+/** Datadog span type of each stage's span: retrieve is a SQL query, the others in-process work. */
+const STAGE_SPAN_TYPES: Record<StageName, DatadogSpanType> = { embed: 'custom', retrieve: 'sql', rerank: 'custom', generate: 'custom' };
 
 export interface PipelineOptions {
   store: DocumentStore;
@@ -43,7 +46,7 @@ export async function runRagPipeline(
 ): Promise<PipelineResult> {
   const stages: StageTiming[] = [];
   const stage = <T>(name: StageName, attributes: Attributes, work: (span: Span) => Promise<T> | T): Promise<T> =>
-    inSpan(`rag.${name}`, { attributes }, async (span) => {
+    inSpan(`rag.${name}`, { attributes, type: STAGE_SPAN_TYPES[name] }, async (span) => {
       const startedAt = performance.now();
       try {
         return await work(span);

@@ -1,19 +1,40 @@
 import {
   context,
+  createContextKey,
+  SpanKind,
   SpanStatusCode,
   trace,
   TraceFlags,
+  INVALID_SPAN_CONTEXT,
   type Attributes,
   type Context,
   type Span,
-  type SpanKind,
 } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
 import { getTracer } from './tracing';
 
+/**
+ * Datadog's span `type`, which picks the service type and icon in its UI. Only the values ragscope's
+ * spans need; Datadog knows more (`web`, `http`, `cache`, ...).
+ */
+export type DatadogSpanType = 'sql' | 'worker' | 'queue' | 'custom';
+
+/** dd-trace turns this span attribute into the span's `type` field (it is not kept as a tag). */
+export const SPAN_TYPE_ATTRIBUTE = 'span.type';
+
+/** A consumer span runs a job (`worker`), a producer span enqueues one (`queue`); the rest is `custom`. */
+export function spanType(kind: SpanKind | undefined, explicit?: DatadogSpanType): DatadogSpanType {
+  if (explicit) return explicit;
+  if (kind === SpanKind.CONSUMER) return 'worker';
+  if (kind === SpanKind.PRODUCER) return 'queue';
+  return 'custom';
+}
+
 export interface SpanOptions {
   attributes?: Attributes;
   kind?: SpanKind;
+  /** Datadog span type; default from `kind` (see spanType). */
+  type?: DatadogSpanType;
   /** Parent context; default = the active one. */
   parent?: Context;
   /**
@@ -45,6 +66,10 @@ function unsampledRoot(): Context {
  * and always ends. Every ragscope span goes through here so errors are recorded the same way.
  */
 export async function inSpan<T>(name: string, options: SpanOptions, work: (span: Span) => Promise<T> | T): Promise<T> {
+  if (context.active().getValue(SPANS_SUPPRESSED) === true) {
+    // Inside withoutSpans: the enclosing span stays active and nothing new is recorded.
+    return work(trace.wrapSpanContext(trace.getSpanContext(context.active()) ?? INVALID_SPAN_CONTEXT));
+  }
   const parent = options.sampled === false ? unsampledRoot() : (options.parent ?? context.active());
   if (isUnsampled(parent)) {
     // Dropped traces cost nothing past this check: no span objects, nothing exported.
@@ -62,7 +87,8 @@ export async function inSpan<T>(name: string, options: SpanOptions, work: (span:
       span.end();
     }
   };
-  return tracer.startActiveSpan(name, { attributes: options.attributes, kind: options.kind }, parent, run);
+  const attributes = { ...options.attributes, [SPAN_TYPE_ATTRIBUTE]: spanType(options.kind, options.type) };
+  return tracer.startActiveSpan(name, { attributes, kind: options.kind }, parent, run);
 }
 
 export function recordError(span: Span, error: unknown): void {
@@ -71,11 +97,16 @@ export function recordError(span: Span, error: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message: exception.message });
 }
 
+const SPANS_SUPPRESSED = createContextKey('ragscope.spans_suppressed');
+
 /**
- * Runs `work` with tracing off for everything inside: for loops that would otherwise make
+ * Runs `work` with span recording off for everything inside: for loops that would otherwise make
  * thousands of spans (a leak check's iterations), where the enclosing span tells the story.
+ *
+ * A flag in the context, checked by inSpan, rather than an unsampled span made active: dd-trace's
+ * context manager hands back the active Datadog span whatever non-recording span the OTel context
+ * holds, so new spans would still become its children. Custom context keys do survive it.
  */
 export function withoutSpans<T>(work: () => Promise<T>): Promise<T> {
-  const parent = unsampledRoot();
-  return context.with(trace.setSpan(parent, trace.wrapSpanContext(trace.getSpanContext(parent)!)), work);
+  return context.with(context.active().setValue(SPANS_SUPPRESSED, true), work);
 }

@@ -1,4 +1,4 @@
-import { context, propagation, ROOT_CONTEXT, trace, type Context } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, trace, TraceFlags, type Context } from '@opentelemetry/api';
 
 import type { TraceCarrier } from '../contracts/trace-carrier';
 
@@ -14,10 +14,19 @@ export function injectTraceCarrier(activeContext: Context = context.active()): T
     : { traceparent: carrier.traceparent };
 }
 
-/** The producer's context to parent the job span on; absent carrier = a new trace. */
+/**
+ * The producer's context to parent the job span on; absent carrier = a new trace.
+ *
+ * Only the sampled bit of the trace flags is kept. W3C level 2 defines more bits (OpenTelemetry
+ * Python sends `03`: sampled + random), and dd-trace's OTel bridge takes the flags byte as the
+ * Datadog sampling priority, so `03` would be exported as priority 3, which Datadog does not know.
+ */
 export function extractTraceContext(carrier: TraceCarrier | undefined): Context {
   if (!carrier) return ROOT_CONTEXT;
-  return propagation.extract(ROOT_CONTEXT, { ...carrier });
+  const extracted = propagation.extract(ROOT_CONTEXT, { ...carrier });
+  const spanContext = trace.getSpanContext(extracted);
+  if (!spanContext || spanContext.traceFlags === (spanContext.traceFlags & TraceFlags.SAMPLED)) return extracted;
+  return trace.setSpanContext(extracted, { ...spanContext, traceFlags: spanContext.traceFlags & TraceFlags.SAMPLED });
 }
 
 /** Trace id of the span active in `activeContext`, if any (32 hex characters). */

@@ -2,6 +2,7 @@ import { trace, type Tracer } from '@opentelemetry/api';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { RagscopeConfig } from '../config/config';
+import { DatadogConventionsProcessor } from './datadog-conventions';
 
 /** Instrumentation scope of every ragscope span. */
 export const TRACER_NAME = 'ragscope';
@@ -35,7 +36,8 @@ export function initTracing(config: RagscopeConfig, options: { flushIntervalMs?:
     return;
   }
   const tracer = startDdTrace(config, flushIntervalMs);
-  new tracer.TracerProvider().register();
+  // dd-trace's OTel bridge leaves 128-bit ids, `_dd.p.tid` and top-level marks to the caller.
+  new tracer.TracerProvider({ spanProcessors: [new DatadogConventionsProcessor()] }).register();
 }
 
 function startDdTrace(config: RagscopeConfig, flushIntervalMs: number): import('dd-trace').Tracer {

@@ -32,7 +32,7 @@ function payload(): Uint8Array {
         rawSpan('rag.job', 2n, 1n, 5, 90, { metrics: { 'query.length': 12 } }),
         rawSpan('rag.embed', 3n, 2n, 6, 1),
         rawSpan('rag.rerank', 5n, 2n, 20, 70, { error: 1, meta: { 'error.message': 'boom' } }),
-        rawSpan('rag.retrieve', 4n, 2n, 8, 10, { metrics: { 'retrieve.rows': 42 } }),
+        rawSpan('rag.retrieve', 4n, 2n, 8, 10, { type: 'sql', metrics: { 'retrieve.rows': 42 } }),
       ],
     ],
     { useBigInt64: true },
@@ -54,6 +54,8 @@ describe('decodeTracePayload', () => {
     expect(enqueue.meta['user.id']).toBe('alice');
     expect(job.metrics['query.length']).toBe(12);
     expect(spans.find((span) => span.name === 'rag.rerank')!.error).toBe(true);
+    expect(spans.find((span) => span.name === 'rag.retrieve')!.type).toBe('sql');
+    expect(job.type).toBe('');
   });
 
   it('rejects payloads that are not trace chunks', () => {
@@ -93,7 +95,7 @@ describe('SpanStore', () => {
   it('drops the oldest trace beyond its bound', () => {
     const store = new SpanStore(2);
     const span = (traceId: string): ExportedSpan => ({
-      traceId, spanId: '1', name: 'x', resource: 'x', service: 's', startMs: 0, durationMs: 1, error: false, meta: {}, metrics: {},
+      traceId, spanId: '1', name: 'x', resource: 'x', service: 's', type: 'custom', startMs: 0, durationMs: 1, error: false, meta: {}, metrics: {},
     });
     store.add([span('a'.repeat(32)), span('b'.repeat(32)), span('c'.repeat(32))]);
     expect(store.trace('a'.repeat(32))).toEqual([]);

@@ -10,6 +10,8 @@ export interface ExportedSpan {
   name: string;
   resource: string;
   service: string;
+  /** Datadog span type (`sql`, `worker`, `queue`, `custom`, ...); empty when the tracer sent none. */
+  type: string;
   /** Epoch milliseconds. */
   startMs: number;
   durationMs: number;
@@ -61,6 +63,7 @@ export function decodeTracePayload(payload: Uint8Array): ExportedSpan[] {
         name: String(raw.name ?? ''),
         resource: String(raw.resource ?? ''),
         service: String(raw.service ?? ''),
+        type: String(raw.type ?? ''),
         startMs: toNumber(raw.start) / 1e6,
         durationMs: toNumber(raw.duration) / 1e6,
         error: toNumber(raw.error) !== 0,

@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalIntake, type LocalIntake } from '../../src/telemetry/intake/intake-server';
+import type { ExportedSpan } from '../../src/telemetry/intake/exported-span';
+import type { LeakCheckResult } from '../../src/contracts/leak-check';
+import type { RagQueryResult } from '../../src/contracts/rag-query';
+import { REDIS_URL, uniquePrefix } from '../helpers/env';
+import { runCli, startWorkerProcess, waitFor, type WorkerProcess } from '../helpers/processes';
+import { openTestQueue, type TestQueue } from '../helpers/redis';
+
+/** Datadog's sampling priorities: user reject, auto reject, auto keep, user keep. */
+const DATADOG_PRIORITIES = [-1, 0, 1, 2];
+const SAMPLING_PRIORITY = '_sampling_priority_v1';
+const STAGES = ['rag.embed', 'rag.retrieve', 'rag.rerank', 'rag.generate'];
+
+/**
+ * What a Datadog agent receives, checked on the bytes: every assertion here reads spans that
+ * dd-trace encoded as msgpack and PUT to the local intake, decoded field by field, never
+ * ragscope's own idea of its spans. Producer (CLI or a plain BullMQ script) and worker are
+ * separate processes.
+ */
+describe('the Datadog wire', () => {
+  const prefix = uniquePrefix('dd-wire');
+  let intake: LocalIntake;
+  let worker: WorkerProcess;
+  let testQueue: TestQueue;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    intake = await startLocalIntake({ port: 0 });
+    env = { REDIS_URL, RAGSCOPE_QUEUE_PREFIX: prefix, DD_TRACE_AGENT_URL: intake.url, DD_SERVICE: 'ragscope-wire', DD_TRACE_SAMPLE_RATE: '1' };
+    worker = await startWorkerProcess(env);
+    testQueue = await openTestQueue(prefix);
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await testQueue?.close();
+    await intake?.close();
+  });
+
+  /** The exported spans of a trace once `expected` span names are all in (dd-trace flushes every 2 s). */
+  const exported = (traceId: string, expected: string[]): Promise<ExportedSpan[]> =>
+    waitFor(
+      () => {
+        const spans = intake.store.trace(traceId);
+        return expected.every((name) => spans.some((span) => span.name === name)) ? spans : undefined;
+      },
+      20_000,
+      `spans ${expected.join(', ')} of trace ${traceId}`,
+    );
+
+  const only = (spans: ExportedSpan[], name: string): ExportedSpan => {
+    const matches = spans.filter((span) => span.name === name);
+    expect(matches, name).toHaveLength(1);
+    return matches[0]!;
+  };
+
+  /** A job a foreign producer (a plain BullMQ script) enqueues with a W3C carrier. */
+  const foreignJob = async (traceparent: string, data: Record<string, unknown> = {}): Promise<RagQueryResult> => {
+    const job = await testQueue.queue.add('query', { query: 'How long do we keep audit logs?', userId: 'script', trace: { traceparent }, ...data });
+    return (await job.waitUntilFinished(testQueue.events, 30_000)) as RagQueryResult;
+  };
+
+  it('a foreign 128-bit trace id: lower 64 bits in trace_id, upper 64 in _dd.p.tid on every span, same 32-hex id in the result', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const parentSpanId = '00f067aa0ba902b7';
+    const result = await foreignJob(`00-${traceId}-${parentSpanId}-01`);
+    expect(result.traceId).toBe(traceId);
+
+    const spans = await exported(traceId, ['rag.job', ...STAGES]);
+    expect(spans.map((span) => span.name).sort()).toEqual(['rag.job', ...STAGES].sort());
+    for (const span of spans) {
+      expect(span.meta['_dd.p.tid'], span.name).toBe(traceId.slice(0, 16));
+      expect(span.traceId.slice(16), span.name).toBe(traceId.slice(16));
+      expect(DATADOG_PRIORITIES, span.name).toContain(span.metrics[SAMPLING_PRIORITY] ?? 1);
+    }
+    const job = only(spans, 'rag.job');
+    expect(job.parentId).toBe(parentSpanId);
+    expect(job.metrics[SAMPLING_PRIORITY]).toBe(1);
+    for (const stage of STAGES) expect(only(spans, stage).parentId, stage).toBe(job.spanId);
+  });
+
+  it('span types, and the job span top-level and measured so trace metrics count it', async () => {
+    const traceId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+    await foreignJob(`00-${traceId}-1111111111111111-01`);
+    const spans = await exported(traceId, ['rag.job', ...STAGES]);
+    expect(Object.fromEntries(spans.map((span) => [span.name, span.type]))).toEqual({
+      'rag.job': 'worker',
+      'rag.embed': 'custom',
+      'rag.retrieve': 'sql',
+      'rag.rerank': 'custom',
+      'rag.generate': 'custom',
+    });
+    const job = only(spans, 'rag.job');
+    expect(job.metrics['_dd.top_level']).toBe(1);
+    expect(job.metrics['_dd.measured']).toBe(1);
+    // Stages are children in the same process: not entry points, not counted as top-level hits.
+    for (const stage of STAGES) expect(only(spans, stage).metrics['_dd.top_level'], stage).toBeUndefined();
+  });
+
+  it.each([
+    ['03 (sampled + random, OpenTelemetry Python 1.45)', '03'],
+    ['01', '01'],
+    ['ff (every flag bit set)', 'ff'],
+  ])('traceparent flags %s give a valid Datadog sampling priority', async (_label, flags) => {
+    const traceId = `c0ffee${flags}${'0'.repeat(23)}1`;
+    const result = await foreignJob(`00-${traceId}-2222222222222222-${flags}`);
+    expect(result.traceId).toBe(traceId);
+    const spans = await exported(traceId, ['rag.job', ...STAGES]);
+    for (const span of spans) expect(span.metrics[SAMPLING_PRIORITY] ?? 1, span.name).toBe(1);
+    expect(only(spans, 'rag.job').metrics[SAMPLING_PRIORITY]).toBe(1);
+  });
+
+  it('a trace ragscope starts is 128-bit: one 32-hex id in the CLI output, the job result and the payload', async () => {
+    const run = await runCli(['enqueue', 'query', 'Who approves access requests?', '--user-id', 'alice', '--wait', '--json'], env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const output = JSON.parse(run.stdout) as { traceId: string; result: RagQueryResult };
+    expect(output.traceId).toMatch(/^[0-9a-f]{32}$/);
+    // Datadog's form: start time in seconds, 32 zero bits, then 64 random bits.
+    const upper = output.traceId.slice(0, 16);
+    expect(upper).toMatch(/^[0-9a-f]{8}0{8}$/);
+    expect(Math.abs(Number.parseInt(upper.slice(0, 8), 16) - Date.now() / 1000)).toBeLessThan(3600);
+    expect(output.result.traceId).toBe(output.traceId);
+
+    const spans = await exported(output.traceId, ['rag.enqueue', 'rag.job', ...STAGES]);
+    expect(spans).toHaveLength(6);
+    const enqueue = only(spans, 'rag.enqueue');
+    const job = only(spans, 'rag.job');
+    expect(enqueue.parentId).toBeUndefined();
+    expect(enqueue.type).toBe('queue');
+    expect(enqueue.metrics['_dd.top_level']).toBe(1);
+    expect(job.parentId).toBe(enqueue.spanId);
+    expect(job.metrics['_dd.top_level']).toBe(1);
+    for (const span of spans) {
+      expect(span.meta['_dd.p.tid'], span.name).toBe(upper);
+      expect(span.traceId, span.name).toBe(output.traceId);
+      expect(DATADOG_PRIORITIES, span.name).toContain(span.metrics[SAMPLING_PRIORITY] ?? 1);
+    }
+
+    const waterfall = await runCli(['trace', output.traceId, '--intake', intake.url], env);
+    expect(waterfall.code).toBe(0);
+    expect(waterfall.stdout).toContain(`trace ${output.traceId}`);
+  });
+
+  it('a 50-iteration leak check exports the enqueue and job spans, not 200 stage spans', async () => {
+    const stageSpans = (): number => intake.store.allSpans().filter((span) => STAGES.includes(span.name)).length;
+    const stageSpansBefore = stageSpans();
+    const run = await runCli(['enqueue', 'leak-check', '--iterations', '50', '--wait', '--json'], env, 120_000);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const output = JSON.parse(run.stdout) as { traceId: string; result: LeakCheckResult };
+    expect(output.result.samples).toHaveLength(50);
+    expect(output.result.traceId).toBe(output.traceId);
+    // dd-trace sends a trace chunk once its local root has ended, with every span started under
+    // it (or earlier, in partial flushes): when rag.leak_check is in, the worker's spans are all in.
+    const spans = await exported(output.traceId, ['rag.enqueue', 'rag.leak_check']);
+    expect(spans.map((span) => span.name).sort()).toEqual(['rag.enqueue', 'rag.leak_check']);
+    // Nor did the iterations start traces of their own.
+    expect(stageSpans()).toBe(stageSpansBefore);
+    const leakCheck = only(spans, 'rag.leak_check');
+    expect(leakCheck.type).toBe('worker');
+    expect(leakCheck.parentId).toBe(only(spans, 'rag.enqueue').spanId);
+    expect(leakCheck.metrics['leak_check.iterations']).toBe(50);
+    expect(leakCheck.metrics['_dd.top_level']).toBe(1);
+  }, 150_000);
+});
