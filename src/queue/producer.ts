@@ -234,7 +234,7 @@ export class RagscopeProducer {
     // Subscribe before adding, so a job that finishes at once still reaches a later waitForResult.
     await this.events(queueName);
     const { meter, sampler } = this.sampling!;
-    const [decision] = await Promise.all([sampler.decide(), meter.recordEnqueue()]);
+    const decision = await sampler.decide();
     return inSpan(
       'rag.enqueue',
       {
@@ -244,18 +244,24 @@ export class RagscopeProducer {
       },
       async (span) => {
         const trace = injectTraceCarrier();
-        const job = await (await this.queue(queueName)).add(
-          jobName,
-          { ...data, ...(trace ? { trace } : {}), enqueuedAt: new Date().toISOString() },
-          {
-            attempts: this.config.jobAttempts,
-            backoff: { type: 'exponential', delay: 1000 },
-            // Results stay readable for a day (or the last 1,000), failures for a week.
-            removeOnComplete: { age: 24 * 3600, count: 1000 },
-            removeOnFail: { age: 7 * 24 * 3600 },
-            ...jobOptions,
-          },
-        );
+        const queue = await this.queue(queueName);
+        // Counted here only when the decision rides with the job; a job without a carrier (tracing
+        // off here) is counted by the worker that starts its trace, so no job is counted twice.
+        const [job] = await Promise.all([
+          queue.add(
+            jobName,
+            { ...data, ...(trace ? { trace } : {}), enqueuedAt: new Date().toISOString() },
+            {
+              attempts: this.config.jobAttempts,
+              backoff: { type: 'exponential', delay: 1000 },
+              // Results stay readable for a day (or the last 1,000), failures for a week.
+              removeOnComplete: { age: 24 * 3600, count: 1000 },
+              removeOnFail: { age: 7 * 24 * 3600 },
+              ...jobOptions,
+            },
+          ),
+          trace ? meter.recordEnqueue() : undefined,
+        ]);
         span.setAttributes({ 'job.id': job.id ?? '', 'sampling.rate': decision.rate });
         return { jobId: job.id ?? '', queue: queueName, traceId: activeTraceId(), sampled: decision.sampled };
       },

@@ -6,7 +6,7 @@ import type { QueueName } from '../contracts/queues';
 import type { TraceCarrier } from '../contracts/trace-carrier';
 import { inSpan } from '../telemetry/spans';
 import { activeTraceId, extractTraceContext } from '../telemetry/trace-context';
-import { parseJobData } from './job-data';
+import { checkJobData } from './job-data';
 
 export interface ConsumerOptions<S extends z.ZodType, R> {
   queue: QueueName;
@@ -20,7 +20,7 @@ export interface ConsumerOptions<S extends z.ZodType, R> {
    * For jobs that carry no trace context, and so start their trace here: whether to keep it.
    * Absent = keep every trace that starts here.
    */
-  sampleNewTrace?: () => Promise<boolean>;
+  sampleNewTrace?: (job: Job) => Promise<boolean>;
   work: (data: z.output<S>, job: Job, span: Span) => Promise<R>;
 }
 
@@ -29,26 +29,43 @@ export interface ConsumerOptions<S extends z.ZodType, R> {
  * CONSUMER span that is a child of the producer's span when the job carries its trace context
  * (`data.trace`), with the messaging attributes, the job id and the attempt. The result gets the
  * trace id, so a user can go from a job to its trace.
+ *
+ * A job that breaks the contract gets the same span, ended in error (`error.type`
+ * InvalidJobDataError, the reason as `error.message`), so a broken producer shows in APM: in the
+ * producer's trace when its carrier is valid, in a trace of its own when not.
  */
 export function consumerProcessor<S extends z.ZodType<{ trace?: TraceCarrier }>, R extends object>(options: ConsumerOptions<S, R>) {
-  return async (job: Job): Promise<R & { traceId?: string }> => {
-    const data = parseJobData(options.schema, options.queue, job, options.logger);
-    const carrier = data.trace;
-    return inSpan(
+  const consumerSpan = async <T>(job: Job, carrier: TraceCarrier | undefined, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> =>
+    inSpan(
       options.spanName,
       {
         kind: SpanKind.CONSUMER,
         parent: extractTraceContext(carrier),
-        sampled: carrier || !options.sampleNewTrace ? undefined : await options.sampleNewTrace(),
+        sampled: carrier || !options.sampleNewTrace ? undefined : await options.sampleNewTrace(job),
         attributes: {
           'messaging.system': 'bullmq',
           'messaging.destination.name': options.queue,
           'job.id': job.id ?? '',
           'job.attempt': job.attemptsMade + 1,
-          ...options.attributes?.(data, job),
+          ...attributes,
         },
       },
-      async (span) => ({ ...(await options.work(data, job, span)), traceId: activeTraceId() }),
+      work,
     );
+
+  return async (job: Job): Promise<R & { traceId?: string }> => {
+    const checked = checkJobData(options.schema, options.queue, job.data);
+    if (!checked.ok) {
+      return consumerSpan(job, checked.carrier, {}, async () => {
+        // Logged inside the span, so the line carries the trace id of the failed job.
+        options.logger.warn({ jobId: job.id, queue: options.queue, reason: checked.error.message }, 'rejected invalid job');
+        throw checked.error;
+      });
+    }
+    const data = checked.data;
+    return consumerSpan(job, data.trace, options.attributes?.(data, job) ?? {}, async (span) => ({
+      ...(await options.work(data, job, span)),
+      traceId: activeTraceId(),
+    }));
   };
 }

@@ -1,4 +1,5 @@
 import type { SourceMapper } from '@datadog/pprof';
+import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { leakCheckDataSchema } from '../contracts/leak-check';
 import { ragQueryDataSchema, type RagQueryData } from '../contracts/rag-query';
@@ -18,7 +19,7 @@ export interface RagQueryProcessorOptions extends ProfiledRunDeps {
   logQueries: boolean;
   logger: Logger;
   /** Decides traces that start here (jobs enqueued without a carrier). */
-  sampleNewTrace: () => Promise<boolean>;
+  sampleNewTrace: (job: Job) => Promise<boolean>;
 }
 
 /**

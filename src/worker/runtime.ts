@@ -88,7 +88,8 @@ async function wire(
   });
   // One gate for every queue of this process: a profiled job or a leak check runs alone in it.
   const gate = new ExclusiveGate();
-  const sampler = new TraceSampler(new JobRateMeter(connection, config.queuePrefix), config.sampling, Math.random, metrics);
+  const meter = new JobRateMeter(connection, config.queuePrefix);
+  const sampler = new TraceSampler(meter, config.sampling, Math.random, metrics);
   const processors = {
     [QUEUES.ragQuery]: createRagQueryProcessor({
       pipeline,
@@ -101,7 +102,7 @@ async function wire(
       gate,
       slowJobs: new SlowJobRegistry(connection, config.queuePrefix),
       metrics,
-      sampleNewTrace: async () => (await sampler.decide()).sampled,
+      sampleNewTrace: (job) => sampleCarrierlessJob(job, sampler, meter, logger),
     }),
     [QUEUES.leakCheck]: createLeakCheckProcessor({
       pipeline,
@@ -177,4 +178,19 @@ function recordFinishedJob(metrics: RagscopeMetrics, queue: string, status: 'com
       metrics.stageDurationSeconds.observe({ stage: stage.name }, stage.durationMs / 1000);
     }
   }
+}
+
+/**
+ * A job without a trace carrier starts its trace here, so its sampling decision is made here, and
+ * it is counted here in the shared job-rate meter: no producer did (a script, or ragscope's
+ * producer with tracing off; ragscope's producer counts exactly the jobs it sends a carrier with).
+ * Counted on the first attempt only; a failed count costs the job nothing.
+ */
+async function sampleCarrierlessJob(job: Job, sampler: TraceSampler, meter: JobRateMeter, logger: Logger): Promise<boolean> {
+  const counted =
+    job.attemptsMade === 0
+      ? meter.recordEnqueue().catch((error: Error) => logger.warn({ err: error.message }, 'job-rate meter not updated'))
+      : undefined;
+  const [decision] = await Promise.all([sampler.decide(), counted]);
+  return decision.sampled;
 }

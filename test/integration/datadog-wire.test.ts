@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalIntake, type LocalIntake } from '../../src/telemetry/intake/intake-server';
 import type { ExportedSpan } from '../../src/telemetry/intake/exported-span';
 import type { LeakCheckResult } from '../../src/contracts/leak-check';
 import type { RagQueryResult } from '../../src/contracts/rag-query';
 import { REDIS_URL, uniquePrefix } from '../helpers/env';
-import { runCli, startWorkerProcess, waitFor, type WorkerProcess } from '../helpers/processes';
+import { REPO_ROOT, runCli, startWorkerProcess, waitFor, type WorkerProcess } from '../helpers/processes';
 import { openTestQueue, type TestQueue } from '../helpers/redis';
 
 /** Datadog's sampling priorities: user reject, auto reject, auto keep, user keep. */
@@ -78,6 +80,92 @@ describe('the Datadog wire', () => {
     expect(job.parentId).toBe(parentSpanId);
     expect(job.metrics[SAMPLING_PRIORITY]).toBe(1);
     for (const stage of STAGES) expect(only(spans, stage).parentId, stage).toBe(job.spanId);
+  });
+
+  it("the README's Python example: a job carrying exactly what that code sends is accepted and joins the script's trace", async () => {
+    // What the OpenTelemetry Python SDK's inject() writes inside a started, sampled span: the
+    // traceparent alone (tracestate only when non-empty), here with the random-id flag of W3C
+    // level 2 that recent SDKs set.
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    const scriptSpanId = 'b7ad6b7169203331';
+    const data = {
+      query: 'What is our GDPR retention period?',
+      userId: 'script',
+      trace: { traceparent: `00-${traceId}-${scriptSpanId}-03` },
+      // datetime.now(timezone.utc).isoformat(): microseconds and a +00:00 offset.
+      enqueuedAt: new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1456+00:00'),
+    };
+    // The README's code sends these fields, from inside a started span, with the SDK's provider.
+    const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const python = /```python\n([\s\S]*?)```/.exec(readme)![1]!;
+    expect([...python.matchAll(/^\s+"(\w+)": /gm)].map((match) => match[1])).toEqual(Object.keys(data));
+    expect(python).toContain('trace.set_tracer_provider(TracerProvider())');
+    expect(python).toMatch(/with tracer\.start_as_current_span\([^)]*\):\n(\s+)carrier[^\n]*\n\1inject\(carrier\)/);
+    expect(python).toContain('asyncio.run(main())');
+    expect(python).not.toMatch(/^await /m);
+    const job = await testQueue.queue.add('query', data);
+    const result = (await job.waitUntilFinished(testQueue.events, 30_000)) as RagQueryResult;
+    expect(result.traceId).toBe(traceId);
+    expect(result.sources.length).toBeGreaterThan(0);
+    const spans = await exported(traceId, ['rag.job', ...STAGES]);
+    const ragJob = only(spans, 'rag.job');
+    expect(ragJob.parentId).toBe(scriptSpanId);
+    expect(ragJob.meta['_dd.p.tid']).toBe(traceId.slice(0, 16));
+    expect(ragJob.metrics[SAMPLING_PRIORITY]).toBe(1);
+  });
+
+  it('a job that fails validation: an error span in the producer\'s trace when its carrier is valid, its own trace when not; the log line carries dd.trace_id', async () => {
+    const traceId = '5b8efff798038103d269b633813fc60c';
+    const producerSpanId = 'eee19b7ec3c1b174';
+    const withCarrier = await testQueue.queue.add('query', { query: 'q', userId: 'u', topK: 99, trace: { traceparent: `00-${traceId}-${producerSpanId}-01` } });
+    await expect(withCarrier.waitUntilFinished(testQueue.events, 30_000)).rejects.toThrow(/invalid rag-query job data: topK: must be at most 50/);
+    const [rejected] = await exported(traceId, ['rag.job']);
+    expect(rejected!.parentId).toBe(producerSpanId);
+    expect(rejected!.error).toBe(true);
+    expect(rejected!.meta['error.type']).toBe('InvalidJobDataError');
+    expect(rejected!.meta['error.message']).toBe('invalid rag-query job data: topK: must be at most 50');
+    expect(rejected!.meta['_dd.p.tid']).toBe(traceId.slice(0, 16));
+    expect(rejected!.type).toBe('worker');
+    expect(rejected!.metrics['_dd.top_level']).toBe(1);
+    expect(DATADOG_PRIORITIES).toContain(rejected!.metrics[SAMPLING_PRIORITY]);
+
+    // Datadog correlates the worker's log line with the trace: 32 hex digits for a 128-bit id.
+    const logLine = await waitFor(
+      () => worker.output().split('\n').find((line) => line.includes('rejected invalid job') && line.includes(`"jobId":"${withCarrier.id}"`)),
+      10_000,
+      'the rejection log line',
+    );
+    const logged = JSON.parse(logLine) as { dd?: { trace_id?: string; span_id?: string } };
+    expect(logged.dd?.trace_id).toBe(traceId);
+    expect(logged.dd?.span_id).toBe(BigInt(`0x${rejected!.spanId}`).toString(10));
+
+    // A carrier that is itself broken cannot be joined: the rejection starts a trace of its own.
+    const brokenCarrier = await testQueue.queue.add('query', { query: 'q', userId: 'u', trace: { traceparent: 'not-a-traceparent' } });
+    await expect(brokenCarrier.waitUntilFinished(testQueue.events, 30_000)).rejects.toThrow(/trace\.traceparent/);
+    const own = await waitFor(
+      () => intake.store.allSpans().find((span) => span.name === 'rag.job' && span.meta['job.id'] === String(brokenCarrier.id)),
+      20_000,
+      'the rejected job span of a job with a broken carrier',
+    );
+    expect(own.parentId).toBeUndefined();
+    expect(own.error).toBe(true);
+    expect(own.meta['error.type']).toBe('InvalidJobDataError');
+    expect(own.meta['error.message']).toMatch(/^invalid rag-query job data: trace\.traceparent: /);
+    expect(own.traceId.slice(0, 16)).toBe(own.meta['_dd.p.tid']);
+  });
+
+  it('dd.trace_id is decimal for a 64-bit trace id, as Datadog correlates it', async () => {
+    const traceId = `${'0'.repeat(16)}93ce929d0e0e4737`;
+    const job = await testQueue.queue.add('query', { query: 'q', userId: 'u', topK: 0, trace: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+    await expect(job.waitUntilFinished(testQueue.events, 30_000)).rejects.toThrow(/topK/);
+    const logLine = await waitFor(
+      () => worker.output().split('\n').find((line) => line.includes('rejected invalid job') && line.includes(`"jobId":"${job.id}"`)),
+      10_000,
+      'the rejection log line',
+    );
+    expect((JSON.parse(logLine) as { dd?: { trace_id?: string } }).dd?.trace_id).toBe(BigInt('0x93ce929d0e0e4737').toString(10));
+    const [span] = await exported(traceId.slice(16), ['rag.job']);
+    expect(span!.meta['_dd.p.tid']).toBeUndefined();
   });
 
   it('span types, and the job span top-level and measured so trace metrics count it', async () => {

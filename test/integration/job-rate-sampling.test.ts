@@ -1,0 +1,174 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SamplingConfig } from '../../src/config/config';
+import type { RagQueryResult } from '../../src/contracts/rag-query';
+import { JobRateMeter } from '../../src/queue/job-rate';
+import { createMetrics } from '../../src/telemetry/metrics';
+import { startLocalIntake, type LocalIntake } from '../../src/telemetry/intake/intake-server';
+import { TraceSampler } from '../../src/telemetry/sampling/trace-sampler';
+import { REDIS_URL, uniquePrefix } from '../helpers/env';
+import { runCli, startWorkerProcess, waitFor, type WorkerProcess } from '../helpers/processes';
+import { deletePrefix, openTestQueue, type TestQueue } from '../helpers/redis';
+
+const POLICY: SamplingConfig = {
+  baseRate: 0.1,
+  highVolumeRate: 0.01,
+  highVolumeJobsPerHour: 10_000,
+  pricePerMillionSpansUsd: 5,
+  budgetAlertsUsd: [100, 200],
+};
+const MINUTE = 60_000;
+/** A fixed start on a minute boundary, so bucket arithmetic in the test is exact. */
+const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
+
+/** Draws 0, 1/n, 2/n, ...: exactly `rate × n` of n decisions fall below the rate. */
+function evenDraws(n: number): () => number {
+  let index = 0;
+  return () => (index++ % n) / n;
+}
+
+describe('the shared job-rate meter and the sampler, on Redis with a simulated clock', () => {
+  const prefix = uniquePrefix('job-rate');
+  const redis = new Redis(REDIS_URL);
+
+  afterAll(async () => {
+    await deletePrefix(prefix);
+    await redis.quit();
+  });
+
+  it('counts a sliding hour of one-minute buckets, and switches to the high-volume rate above 10,000 jobs/hour', async () => {
+    let now = T0;
+    const clock = () => now;
+    const writer = new JobRateMeter(redis, prefix, clock);
+    await writer.recordEnqueue(6_000);
+    now = T0 + 30 * MINUTE;
+    await writer.recordEnqueue(4_000);
+
+    // Fresh meters: one instance reuses its reading for 10 s (asserted below).
+    const meterAt = (atMs: number) => new JobRateMeter(redis, prefix, () => atMs);
+    expect(await meterAt(T0 + 30 * MINUTE).jobsPerHour()).toBe(10_000);
+    const draws = 10_000;
+    const sample = async (meter: JobRateMeter) => {
+      const sampler = new TraceSampler(meter, POLICY, evenDraws(draws), createMetrics());
+      const decisions = [];
+      for (let index = 0; index < draws; index++) decisions.push(await sampler.decide());
+      return { rate: decisions[0]!.rate, kept: decisions.filter((decision) => decision.sampled).length };
+    };
+    // At 10,000 jobs/hour the base rate holds: 1,000 of 10,000 traces kept.
+    expect(await sample(meterAt(T0 + 30 * MINUTE))).toEqual({ rate: 0.1, kept: 1_000 });
+
+    await writer.recordEnqueue(1);
+    expect(await meterAt(T0 + 30 * MINUTE).jobsPerHour()).toBe(10_001);
+    // Above it, 1%: 100 of 10,000.
+    expect(await sample(meterAt(T0 + 30 * MINUTE))).toEqual({ rate: 0.01, kept: 100 });
+
+    // An hour after the first burst its bucket has left the window: back to the base rate.
+    expect(await meterAt(T0 + 60 * MINUTE).jobsPerHour()).toBe(4_001);
+    expect(await sample(meterAt(T0 + 60 * MINUTE))).toEqual({ rate: 0.1, kept: 1_000 });
+
+    // One instance asks Redis at most every 10 s; the rate moves over minutes.
+    now = T0 + 60 * MINUTE;
+    const cached = new JobRateMeter(redis, prefix, clock);
+    expect(await cached.jobsPerHour()).toBe(4_001);
+    await writer.recordEnqueue(20_000);
+    now += 9_999;
+    expect(await cached.jobsPerHour()).toBe(4_001);
+    now += 1;
+    expect(await cached.jobsPerHour()).toBe(24_001);
+  });
+});
+
+/**
+ * Jobs without a carrier (a script's) start their trace in the worker: the worker counts them in
+ * the shared meter and samples them at the rate the meter implies. Checked on what the worker
+ * exports, with the high-volume rate set to 0 so the outcome is certain.
+ */
+describe('carrier-less jobs in the worker', () => {
+  let intake: LocalIntake;
+  const redis = new Redis(REDIS_URL);
+  const started: Array<{ worker: WorkerProcess; queue: TestQueue }> = [];
+
+  beforeAll(async () => {
+    intake = await startLocalIntake({ port: 0 });
+  });
+
+  afterAll(async () => {
+    for (const { worker, queue } of started) {
+      await worker.stop();
+      await queue.close();
+    }
+    await intake?.close();
+    await redis.quit();
+  });
+
+  const startWorker = async (prefix: string) => {
+    const env = {
+      REDIS_URL,
+      RAGSCOPE_QUEUE_PREFIX: prefix,
+      DD_TRACE_AGENT_URL: intake.url,
+      DD_TRACE_SAMPLE_RATE: '1',
+      RAGSCOPE_TRACE_SAMPLE_RATE_HIGH_VOLUME: '0',
+    };
+    const worker = await startWorkerProcess(env);
+    const queue = await openTestQueue(prefix);
+    started.push({ worker, queue });
+    return { env, queue };
+  };
+  const jobsPerHour = (prefix: string) => new JobRateMeter(redis, prefix).jobsPerHour();
+  const scriptJob = async (queue: TestQueue, data: Record<string, unknown> = {}) => {
+    const job = await queue.queue.add('query', { query: 'retention of audit logs', userId: 'script', ...data });
+    return { jobId: job.id!, result: (await job.waitUntilFinished(queue.events, 30_000)) as RagQueryResult };
+  };
+  const exportedJobSpan = (jobId: string) =>
+    waitFor(() => intake.store.allSpans().find((span) => span.name === 'rag.job' && span.meta['job.id'] === jobId), 20_000, `rag.job of job ${jobId}`);
+
+  it('counts each job once, wherever its trace starts', async () => {
+    const prefix = uniquePrefix('rate-count');
+    const { env, queue } = await startWorker(prefix);
+
+    for (let index = 0; index < 3; index++) {
+      const { jobId, result } = await scriptJob(queue);
+      const span = await exportedJobSpan(jobId);
+      expect(span.parentId).toBeUndefined();
+      expect(span.traceId).toBe(result.traceId);
+    }
+    expect(await jobsPerHour(prefix)).toBe(3);
+
+    // ragscope's producer sends a carrier and counts the job itself; the worker does not count it again.
+    const traced = await runCli(['enqueue', 'query', 'Who approves access?', '--user-id', 'alice', '--wait', '--json'], env);
+    expect(traced.code).toBe(0);
+    expect(await jobsPerHour(prefix)).toBe(4);
+
+    // With tracing off the producer sends no carrier and leaves the count to the worker.
+    const untraced = await runCli(['enqueue', 'query', 'Who approves access?', '--user-id', 'alice', '--wait', '--json'], {
+      ...env,
+      DD_TRACE_ENABLED: 'false',
+    });
+    expect(untraced.code).toBe(0);
+    expect(await jobsPerHour(prefix)).toBe(5);
+  });
+
+  it('above 10,000 jobs/hour the high-volume rate applies to jobs from scripts too', async () => {
+    const prefix = uniquePrefix('rate-high');
+    // The last hour as the worker will see it: 10,001 jobs, counted before it starts.
+    await new JobRateMeter(redis, prefix).recordEnqueue(10_001);
+    const { queue } = await startWorker(prefix);
+
+    const dropped = [];
+    for (let index = 0; index < 5; index++) dropped.push(await scriptJob(queue));
+    for (const { result } of dropped) expect(result.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(await jobsPerHour(prefix)).toBe(10_006);
+
+    // A job with a sampled carrier was decided by its producer; its spans arrive after any the
+    // earlier jobs could have sent (one process, one exporter, flushed in order).
+    const sentinelTraceId = '7e57ab1e0000000000000000000000aa';
+    const sentinel = await queue.queue.add('query', {
+      query: 'q',
+      userId: 'u',
+      trace: { traceparent: `00-${sentinelTraceId}-1234567890abcdef-01` },
+    });
+    await sentinel.waitUntilFinished(queue.events, 30_000);
+    await waitFor(() => (intake.store.trace(sentinelTraceId).length >= 5 ? true : undefined), 20_000, 'the sentinel trace');
+    for (const { result } of dropped) expect(intake.store.trace(result.traceId!), result.traceId).toEqual([]);
+  });
+});
