@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { redactUrl } from './redis-target';
 
 /**
  * One configuration knob: the environment variable, how its text is parsed, its default (written as
@@ -17,6 +18,11 @@ export interface Setting<Value> {
   readonly example?: string;
   /** Starts a new paragraph in `.env.example` with this comment. */
   readonly heading?: string;
+  /**
+   * How a bad value may be quoted in an error: `secret` never (a token, a password, a webhook URL
+   * whose path is the credential), `url` with its password masked; absent = as given.
+   */
+  readonly sensitive?: 'secret' | 'url';
 }
 
 interface SettingFields<S extends z.ZodType> {
@@ -24,6 +30,7 @@ interface SettingFields<S extends z.ZodType> {
   schema: S;
   doc: string;
   heading?: string;
+  sensitive?: 'secret' | 'url';
 }
 
 /** A knob that always has a value: the default applies when the variable is unset or empty. */
@@ -71,9 +78,15 @@ export function listSettings(tree: SettingGroup): Setting<unknown>[] {
   return found;
 }
 
+/** `NAME="value"` for an error message, without the value when it is a secret. */
+export function quoteSetting(node: Setting<unknown>, raw: string): string {
+  if (node.sensitive === 'secret') return `${node.env} (value not shown: it is a secret)`;
+  return `${node.env}=${JSON.stringify(node.sensitive === 'url' ? redactUrl(raw) : raw)}`;
+}
+
 /**
  * Parses `env` against the tree: unset or blank variables take their default, every bad variable is
- * reported (name, value, reason) rather than only the first.
+ * reported (name, value unless secret, reason) rather than only the first.
  */
 export function resolveSettings<T extends SettingGroup>(
   tree: T,
@@ -94,7 +107,7 @@ export function resolveSettings<T extends SettingGroup>(
       }
       const result = node.schema.safeParse(raw.trim());
       if (result.success) values[key] = result.data;
-      else problems.push(`${node.env}=${JSON.stringify(raw)}: ${result.error.issues.map((issue) => issue.message).join('; ')}`);
+      else problems.push(`${quoteSetting(node, raw)}: ${result.error.issues.map((issue) => issue.message).join('; ')}`);
     }
     return values;
   };

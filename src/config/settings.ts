@@ -55,6 +55,7 @@ export const settings = {
   redis: {
     url: optionalSetting({
       env: 'REDIS_URL',
+      sensitive: 'url',
       schema: redisUrl,
       example: DEFAULT_REDIS_URL,
       heading: 'Redis holding the BullMQ queues (the one required service): REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES, at most one.',
@@ -74,6 +75,7 @@ export const settings = {
     }),
     sentinelPassword: optionalSetting({
       env: 'REDIS_SENTINEL_PASSWORD',
+      sensitive: 'secret',
       schema: z.string().min(1),
       example: 'sentinel-password',
       doc: 'The sentinels\' own password (requirepass in sentinel.conf), if they have one.',
@@ -92,6 +94,7 @@ export const settings = {
     }),
     password: optionalSetting({
       env: 'REDIS_PASSWORD',
+      sensitive: 'secret',
       schema: z.string().min(1),
       example: 'redis-password',
       doc: 'Password of the Redis servers behind Sentinel or Cluster (with REDIS_URL it goes in the URL).',
@@ -103,6 +106,12 @@ export const settings = {
       doc: 'TLS to the Redis servers (and sentinels) of Sentinel or Cluster (with REDIS_URL use rediss://).',
     }),
   },
+  redisCommandTimeoutMs: setting({
+    env: 'RAGSCOPE_REDIS_COMMAND_TIMEOUT_MS',
+    schema: integerIn(100, 600_000),
+    default: '5000',
+    doc: 'A producer command (enqueue, job status) Redis has not answered by then fails: the HTTP API answers 503. A stopped Redis is answered 503 at once, without waiting.',
+  }),
   queuePrefix: setting({
     env: 'RAGSCOPE_QUEUE_PREFIX',
     schema: z.string().regex(/^[A-Za-z0-9_{}:.-]{1,64}$/, {
@@ -114,6 +123,7 @@ export const settings = {
 
   databaseUrl: optionalSetting({
     env: 'DATABASE_URL',
+    sensitive: 'url',
     schema: postgresUrl,
     example: 'postgres://user:password@127.0.0.1:5432/ragscope',
     heading: 'The document store.',
@@ -146,6 +156,7 @@ export const settings = {
   agent: {
     url: optionalSetting({
       env: 'DD_TRACE_AGENT_URL',
+      sensitive: 'url',
       schema: httpUrl,
       example: 'http://127.0.0.1:8126',
       doc: 'Where spans go: a Datadog agent, or `ragscope intake` on the same address; wins over host + port.',
@@ -179,12 +190,14 @@ export const settings = {
     }),
     endpoint: setting({
       env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+      sensitive: 'url',
       schema: httpUrl,
       default: 'http://localhost:4318',
       doc: 'OTLP/HTTP base URL; spans go to <endpoint>/v1/traces.',
     }),
     tracesEndpoint: optionalSetting({
       env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+      sensitive: 'url',
       schema: httpUrl,
       example: 'http://localhost:4318/v1/traces',
       doc: 'Full OTLP traces URL, used as given; wins over the base endpoint.',
@@ -390,6 +403,7 @@ export const settings = {
     }),
     alertUrl: optionalSetting({
       env: 'RAGSCOPE_ALERT_URL',
+      sensitive: 'secret',
       schema: httpUrl,
       example: 'https://hooks.example.com/ragscope',
       doc: 'Verdict changes are POSTed here as JSON (retried, never fatal).',
@@ -399,10 +413,11 @@ export const settings = {
   server: {
     apiToken: optionalSetting({
       env: 'RAGSCOPE_API_TOKEN',
+      sensitive: 'secret',
       schema: z.string().min(16, { message: 'must be at least 16 characters' }),
       example: 'at-least-16-characters',
       heading: '`ragscope serve`. A non-loopback --host needs both the token and the password.',
-      doc: 'Bearer token POST endpoints require; unset = open (loopback only).',
+      doc: 'Bearer token POST endpoints and GET /jobs/:id require; unset = open (loopback only).',
     }),
     adminUser: setting({
       env: 'RAGSCOPE_ADMIN_USER',
@@ -412,6 +427,7 @@ export const settings = {
     }),
     adminPassword: optionalSetting({
       env: 'RAGSCOPE_ADMIN_PASSWORD',
+      sensitive: 'secret',
       schema: z.string().min(12, { message: 'must be at least 12 characters' }),
       example: 'at-least-12-characters',
       doc: 'Password of Bull Board\'s basic auth; unset = open (loopback only).',

@@ -20,7 +20,30 @@ export class ValidationError extends UserError {}
 export class ConfigError extends UserError {}
 
 /** A required service (Redis, PostgreSQL, the trace intake) does not answer. */
-export class ServiceUnavailableError extends UserError {}
+export class ServiceUnavailableError extends UserError {
+  constructor(
+    message: string,
+    hint?: string,
+    /** Which service, for the HTTP body (`{"service": "redis"}`). */
+    readonly service?: string,
+  ) {
+    super(message, hint);
+  }
+}
+
+/**
+ * Too much work is already waiting: nothing was enqueued. Retryable: the same request succeeds once
+ * workers have drained the backlog (HTTP 429 with Retry-After).
+ */
+export class QueueFullError extends UserError {
+  constructor(
+    message: string,
+    hint: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message, hint);
+  }
+}
 
 export function isUserError(error: unknown): error is UserError {
   return error instanceof UserError;

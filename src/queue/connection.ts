@@ -25,17 +25,31 @@ function reconnectOnReadonly(error: Error): 2 | false {
   return error.message.startsWith('READONLY') ? 2 : false;
 }
 
-function roleOptions(role: ConnectionRole): RedisOptions {
+/** Per-process tuning of a connection beyond its role. */
+export interface ConnectionTuning {
+  /**
+   * Producer commands only: a Redis that accepts the connection but does not answer (paused,
+   * swapping, partitioned) fails the command after this long instead of holding the caller. A
+   * stopped Redis is known earlier, from the connection's state (isRedisReady).
+   */
+  commandTimeoutMs?: number;
+}
+
+function roleOptions(role: ConnectionRole, tuning: ConnectionTuning): RedisOptions {
   return role === 'worker'
     ? { maxRetriesPerRequest: null, enableReadyCheck: true }
-    : { maxRetriesPerRequest: 1, connectTimeout: 3000 };
+    : { maxRetriesPerRequest: 1, connectTimeout: 3000, ...(tuning.commandTimeoutMs ? { commandTimeout: tuning.commandTimeoutMs } : {}) };
 }
 
 const PRODUCER_RETRY = (attempt: number): number => Math.min(attempt * 200, 2000);
 
 /** ioredis options for a target, minus role-specific ones; pure, so the mapping is unit-tested. */
-export function connectionOptions(target: RedisTarget, role: ConnectionRole): { url?: string; options: RedisOptions } | { nodes: { host: string; port: number }[]; options: ClusterOptions } {
-  const base: RedisOptions = { ...roleOptions(role), reconnectOnError: reconnectOnReadonly };
+export function connectionOptions(
+  target: RedisTarget,
+  role: ConnectionRole,
+  tuning: ConnectionTuning = {},
+): { url?: string; options: RedisOptions } | { nodes: { host: string; port: number }[]; options: ClusterOptions } {
+  const base: RedisOptions = { ...roleOptions(role, tuning), reconnectOnError: reconnectOnReadonly };
   if (role === 'producer') base.retryStrategy = PRODUCER_RETRY;
   switch (target.kind) {
     case 'single':
@@ -73,8 +87,8 @@ export function connectionOptions(target: RedisTarget, role: ConnectionRole): { 
   }
 }
 
-export function createRedisConnection(target: RedisTarget, role: ConnectionRole): RedisClient {
-  const resolved = connectionOptions(target, role);
+export function createRedisConnection(target: RedisTarget, role: ConnectionRole, tuning: ConnectionTuning = {}): RedisClient {
+  const resolved = connectionOptions(target, role, tuning);
   if ('nodes' in resolved) return new Cluster(resolved.nodes, { ...resolved.options, lazyConnect: false });
   return resolved.url ? new Redis(resolved.url, { ...resolved.options, lazyConnect: false }) : new Redis({ ...resolved.options, lazyConnect: false });
 }
@@ -121,7 +135,7 @@ export async function assertRedisReachable(target: RedisTarget, timeoutMs = 2000
     });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ServiceUnavailableError(`cannot reach Redis at ${describeRedisTarget(target)} (${reason})`, START_REDIS_HINT);
+    throw new ServiceUnavailableError(`cannot reach Redis at ${describeRedisTarget(target)} (${reason})`, START_REDIS_HINT, 'redis');
   } finally {
     clearTimeout(timer);
     probe.removeAllListeners('error');
@@ -173,7 +187,7 @@ export function isRedisUnavailable(error: unknown): boolean {
   return (
     error.name === 'MaxRetriesPerRequestError' ||
     /^(READONLY|LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|NOREPLICAS)\b/.test(error.message) ||
-    /Connection is closed|Stream isn't writeable|enableOfflineQueue options is false|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|All sentinels are unreachable|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready/.test(
+    /Connection is closed|Command timed out|Stream isn't writeable|enableOfflineQueue options is false|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|All sentinels are unreachable|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready/.test(
       error.message,
     )
   );
@@ -185,7 +199,35 @@ export function redisUnavailableError(target: RedisTarget, cause: unknown): Serv
   return new ServiceUnavailableError(
     `Redis at ${describeRedisTarget(target)} is unavailable or failing over (${reason})`,
     'retry in a few seconds: workers and the scheduler resume by themselves once Redis is back',
+    'redis',
   );
+}
+
+/** Whether `client` can take a command now: a stopped, restarting or failing-over Redis is known at once, without a round trip. */
+export function isRedisReady(client: RedisClient): boolean {
+  return client.status === 'ready';
+}
+
+/**
+ * Closes `client` without waiting on a Redis that is gone: QUIT when the connection is up (bounded;
+ * pending replies still arrive), an immediate disconnect otherwise. A QUIT queued behind a
+ * reconnect would wait for Redis to come back.
+ */
+export async function closeRedis(client: RedisClient, timeoutMs = 1000): Promise<void> {
+  if (client.status === 'end') return;
+  if (!isRedisReady(client)) {
+    client.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.quit().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if ((client.status as string) !== 'end') client.disconnect();
 }
 
 /** A second connection to the same target with the same options (e.g. for pub/sub, which blocks a connection). */

@@ -5,7 +5,7 @@ import { isUserError, UserError } from '../contracts/errors';
 import { inSpan } from '../telemetry/spans';
 import { userIdTag } from '../telemetry/span-tags';
 import { activeTraceId, injectTraceCarrier } from '../telemetry/trace-context';
-import { assertRedisReachable, createRedisConnection, isRedisUnavailable, redisUnavailableError, type RedisClient } from './connection';
+import { assertRedisReachable, closeRedis, createRedisConnection, isRedisReady, isRedisUnavailable, redisUnavailableError, type RedisClient } from './connection';
 import { isPossibleJobId } from './job-ids';
 import { JobRateMeter } from './job-rate';
 import { TraceSampler } from '../telemetry/sampling/trace-sampler';
@@ -44,7 +44,30 @@ type Finished = { returnvalue: unknown } | { failedReason: string };
 /** Called once with how the job ended, or with why the wait ended without it. */
 type Waiter = (finished: Finished | Error) => void;
 
-export type ProducerConfig = Pick<RagscopeConfig, 'redis' | 'queuePrefix' | 'jobAttempts' | 'redactUserIds' | 'sampling'>;
+export type ProducerConfig = Pick<RagscopeConfig, 'redis' | 'redisCommandTimeoutMs' | 'queuePrefix' | 'jobAttempts' | 'redactUserIds' | 'sampling'>;
+
+/** How long a first connection may take to become ready after Redis answered PING. */
+const CONNECT_TIMEOUT_MS = 3000;
+/** How long closing one BullMQ object may take before the producer stops waiting for it. */
+const CLOSE_TIMEOUT_MS = 2000;
+
+/** Waits for `work` at most `ms`; what is left runs on unawaited. */
+async function boundedWait(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/** Whether `client` emits `ready` within `ms`. */
+function becomesReady(client: RedisClient, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    client.once('ready', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
 
 /**
  * The producer API for scripts, the CLI and the HTTP server: validate against the job contract,
@@ -56,7 +79,7 @@ export class RagscopeProducer {
   /** Callers waiting for a job to finish, by queue and job id. */
   private readonly waiters = new Map<QueueName, Map<string, Set<Waiter>>>();
   private connection?: RedisClient;
-  private reachable?: Promise<void>;
+  private connecting?: Promise<RedisClient>;
   private sampling?: { meter: JobRateMeter; sampler: TraceSampler };
 
   constructor(private readonly config: ProducerConfig) {}
@@ -64,24 +87,53 @@ export class RagscopeProducer {
   /**
    * Checks Redis once, before the first command: a dead server is a readable error (with how to
    * start one) within seconds. Input is validated before this, so a bad job fails the same way
-   * whether or not Redis is up.
+   * whether or not Redis is up. Once connected, a connection that is down (Redis stopped,
+   * restarting or failing over) fails the call at once instead of queueing it behind ioredis'
+   * reconnects: callers (the HTTP API above all) answer "unavailable" within milliseconds, and the
+   * connection keeps reconnecting by itself.
    */
   private async ensureConnected(): Promise<RedisClient> {
-    this.reachable ??= assertRedisReachable(this.config.redis);
+    if (this.connection) {
+      this.assertAvailable();
+      return this.connection;
+    }
+    this.connecting ??= this.connect();
     try {
-      await this.reachable;
+      return await this.connecting;
     } catch (error) {
-      this.reachable = undefined;
+      this.connecting = undefined;
       throw error;
     }
-    if (!this.connection) {
-      this.connection = createRedisConnection(this.config.redis, 'producer');
-      // Errors reach callers through the failing command; the connection-level event would only repeat them.
-      this.connection.on('error', () => undefined);
-      const meter = new JobRateMeter(this.connection, this.config.queuePrefix);
-      this.sampling = { meter, sampler: new TraceSampler(meter, this.config.sampling) };
+  }
+
+  private async connect(): Promise<RedisClient> {
+    await assertRedisReachable(this.config.redis);
+    const connection = createRedisConnection(this.config.redis, 'producer', { commandTimeoutMs: this.config.redisCommandTimeoutMs });
+    // Errors reach callers through the failing command; the connection-level event would only repeat them.
+    connection.on('error', () => undefined);
+    if (!isRedisReady(connection) && !(await becomesReady(connection, CONNECT_TIMEOUT_MS))) {
+      connection.disconnect();
+      throw redisUnavailableError(this.config.redis, `no ready connection within ${CONNECT_TIMEOUT_MS} ms`);
     }
-    return this.connection;
+    const meter = new JobRateMeter(connection, this.config.queuePrefix);
+    this.sampling = { meter, sampler: new TraceSampler(meter, this.config.sampling) };
+    this.connection = connection;
+    return connection;
+  }
+
+  /** Whether Redis can take a command now (false before the first connection and while it is down). */
+  isAvailable(): boolean {
+    return this.connection !== undefined && isRedisReady(this.connection);
+  }
+
+  /** Throws ServiceUnavailableError (service `redis`) while the connection is down. */
+  assertAvailable(): void {
+    if (this.connection && !isRedisReady(this.connection)) throw redisUnavailableError(this.config.redis, `connection ${this.connection.status}`);
+  }
+
+  /** The producer's own Redis connection, for readers that share it (the heap store of `serve`). */
+  async redis(): Promise<RedisClient> {
+    return this.ensureConnected();
   }
 
   async enqueueQuery(input: RagQueryInput, jobOptions: JobsOptions = {}): Promise<EnqueuedJob> {
@@ -180,15 +232,25 @@ export class RagscopeProducer {
     for (const [queueName, waiters] of this.waiters) {
       for (const jobId of [...waiters.keys()]) this.finishWaiters(queueName, jobId, new UserError(`stopped waiting for job ${jobId}: the producer was closed`));
     }
+    // BullMQ's close() of a QueueEvents waits for its connection to emit `end`, which a client that
+    // lost Redis never does once disconnected (ioredis parks it in `reconnecting`): with Redis down,
+    // the connection is dropped and BullMQ's close is left to finish on its own, never awaited.
     await Promise.all(
       [...this.queueEvents.values()].map(async ({ events, connection }) => {
-        await events.close();
-        await connection.quit().catch(() => connection.disconnect());
+        const closing = events.close().catch(() => undefined);
+        if (isRedisReady(connection)) await boundedWait(closing, CLOSE_TIMEOUT_MS);
+        await closeRedis(connection);
       }),
     );
-    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
-    const connection = this.connection;
-    if (connection) await connection.quit().catch(() => connection.disconnect());
+    await Promise.all([...this.queues.values()].map((queue) => boundedWait(queue.close().catch(() => undefined), CLOSE_TIMEOUT_MS)));
+    if (this.connection) await closeRedis(this.connection);
+  }
+
+  /** Ends every wait now (as if it timed out): a server shutting down answers its `?wait` requests at once. */
+  stopWaiting(): void {
+    for (const [queueName, waiters] of this.waiters) {
+      for (const jobId of [...waiters.keys()]) this.finishWaiters(queueName, jobId, new WaitTimeoutError(jobId, 0));
+    }
   }
 
   /** The BullMQ Queue behind `queueName`, for callers that need more than enqueue and wait. */

@@ -1,6 +1,8 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { isUserError, ValidationError } from '../contracts/errors';
+import { isUserError, QueueFullError, ServiceUnavailableError } from '../contracts/errors';
+import { isRedisUnavailable } from '../queue/connection';
 import { MAX_JOB_ID_LENGTH } from '../queue/job-ids';
+import { replyUnavailable } from './availability';
 import { registerBoard } from './board';
 import type { ServerDependencies } from './dependencies';
 import { jobsRoutes, JOB_QUEUES } from './routes/jobs';
@@ -18,7 +20,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: deps.config.server.bodyLimitBytes,
     // Fastify's default (100) is below the longest job id the API documents (128); longer ids get a 400.
-    maxParamLength: 2 * MAX_JOB_ID_LENGTH,
+    routerOptions: { maxParamLength: 2 * MAX_JOB_ID_LENGTH },
     // Request logs carry method, URL and status only: query text and user ids are in bodies, never logged.
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
   });
@@ -31,11 +33,15 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     user: deps.config.server.adminUser,
     password: deps.config.server.adminPassword,
     writable: deps.config.server.boardWrite,
+    producer: deps.producer,
   });
   return app as unknown as FastifyInstance;
 }
 
-/** Validation failures name every field; user errors are 4xx (503 for a service down); anything else is logged. */
+/**
+ * Validation failures name every field (400); a full queue is 429 and a service down 503, both with
+ * Retry-After; other user errors 4xx; anything else is logged and answered 500 without details.
+ */
 function handleError(failure: unknown, request: FastifyRequest, reply: FastifyReply) {
   const error = failure as FastifyError;
   if (error.validation) {
@@ -46,7 +52,13 @@ function handleError(failure: unknown, request: FastifyRequest, reply: FastifyRe
     });
     return reply.code(400).send({ error: problems.map((problem) => `${problem.field}: ${problem.message}`).join('; '), fields: problems });
   }
-  if (isUserError(failure)) return reply.code(failure instanceof ValidationError ? 400 : 503).send({ error: failure.message, hint: failure.hint });
+  if (failure instanceof QueueFullError) {
+    return reply.code(429).header('retry-after', String(failure.retryAfterSeconds)).send({ error: failure.message, hint: failure.hint });
+  }
+  if (failure instanceof ServiceUnavailableError || isRedisUnavailable(failure)) {
+    return replyUnavailable(reply, failure instanceof ServiceUnavailableError ? failure : undefined);
+  }
+  if (isUserError(failure)) return reply.code(400).send({ error: failure.message, hint: failure.hint });
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     return reply.code(error.statusCode).send({ error: error.message });
   }

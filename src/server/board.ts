@@ -4,7 +4,10 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isPossibleJobId } from '../queue/job-ids';
+import type { ServiceUnavailableError } from '../contracts/errors';
+import type { RagscopeProducer } from '../queue/producer';
 import { requireBasicAuth } from './auth';
+import { replyUnavailable } from './availability';
 
 export const BOARD_PATH = '/admin/queues';
 
@@ -19,7 +22,7 @@ export const BOARD_PAGING = { maxPage: 100_000, maxJobsPerPage: 1000 } as const;
 export async function registerBoard(
   app: FastifyInstance,
   queues: Queue[],
-  options: { user: string; password?: string; writable: boolean },
+  options: { user: string; password?: string; writable: boolean; producer: Pick<RagscopeProducer, 'assertAvailable'> },
 ): Promise<void> {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(BOARD_PATH);
@@ -33,6 +36,16 @@ export async function registerBoard(
   await app.register(async (scope) => {
     scope.addHook('onRequest', requireBasicAuth(options.user, options.password));
     scope.addHook('onRequest', boardInputGuard);
+    // The board's API reads Redis; its page and assets do not, so they stay up during an outage.
+    // Answered here: an error thrown would reach the board's own error handler, which knows no 503.
+    scope.addHook('onRequest', async (request, reply) => {
+      if (!request.url.startsWith(`${BOARD_PATH}/api/`)) return;
+      try {
+        options.producer.assertAvailable();
+      } catch (error) {
+        await replyUnavailable(reply, error as ServiceUnavailableError);
+      }
+    });
     await scope.register(serverAdapter.registerPlugin() as Parameters<FastifyInstance['register']>[0], { prefix: BOARD_PATH });
   });
 }

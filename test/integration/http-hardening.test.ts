@@ -11,6 +11,7 @@ import { buildServer } from '../../src/server/app';
 import { requireBasicAuth } from '../../src/server/auth';
 import { createMetrics } from '../../src/telemetry/metrics';
 import { REDIS_URL, uniquePrefix } from '../helpers/env';
+import { runCli } from '../helpers/processes';
 import { deletePrefix, openTestQueue, type TestQueue } from '../helpers/redis';
 
 const TOKEN = 'hardening-token-0123456789';
@@ -153,6 +154,14 @@ describe('HTTP API hardening', () => {
     const response = await app.inject({ method: 'GET', url, headers: admin });
     expect(response.statusCode).toBeLessThan(500);
     expect(response.body).not.toMatch(/WRONGTYPE|ERR |Lua|script|redis/i);
+  });
+
+  it('`serve` with a bad secret names the variable and the rule, never the value', async () => {
+    const run = await runCli(['serve'], { RAGSCOPE_ADMIN_PASSWORD: 'hunter2pw', RAGSCOPE_API_TOKEN: 'tok-short-9', RAGSCOPE_QUEUE_PREFIX: prefix });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/RAGSCOPE_ADMIN_PASSWORD \(value not shown: it is a secret\): must be at least 12 characters/);
+    expect(run.stderr).toMatch(/RAGSCOPE_API_TOKEN \(value not shown: it is a secret\): must be at least 16 characters/);
+    expect(run.stderr).not.toMatch(/hunter2pw|tok-short-9/);
   });
 
   it('1,000 concurrent waits for results: one shared listener per queue, no MaxListenersExceededWarning', async () => {

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
   it('documents its defaults', () => {
     expect(loadConfig({})).toEqual({
       redis: { kind: 'single', url: 'redis://127.0.0.1:6379' },
+      redisCommandTimeoutMs: 5000,
       queuePrefix: 'bull',
       databaseUrl: undefined,
       databaseSchema: 'public',
@@ -170,6 +171,31 @@ describe('loadConfig', () => {
 
   it('treats empty variables as unset', () => {
     expect(loadConfig({ REDIS_URL: '', RAGSCOPE_WORKER_CONCURRENCY: '  ' }).workerConcurrency).toBe(2);
+  });
+});
+
+describe('config errors and secrets', () => {
+  it.each([
+    ['RAGSCOPE_ADMIN_PASSWORD', 'hunter2pw', /RAGSCOPE_ADMIN_PASSWORD \(value not shown: it is a secret\): must be at least 12 characters/, 'hunter2pw'],
+    ['RAGSCOPE_API_TOKEN', 'short-token', /RAGSCOPE_API_TOKEN \(value not shown: it is a secret\): must be at least 16 characters/, 'short-token'],
+    ['RAGSCOPE_ALERT_URL', 'ftp://hooks/T0/B0/s3cretpath', /RAGSCOPE_ALERT_URL \(value not shown: it is a secret\): expected an http:\/\/ URL/, 's3cretpath'],
+    ['REDIS_URL', 'http://user:s3cretpw@redis:6379', /REDIS_URL="http:\/\/user:\*\*\*@redis:6379": expected a redis:\/\//, 's3cretpw'],
+    ['DATABASE_URL', 'mysql://app:s3cretpw@db/rag', /DATABASE_URL="mysql:\/\/app:\*\*\*@db\/rag": expected a postgres:\/\//, 's3cretpw'],
+  ])('%s: names the variable and the rule, never the secret', (name, value, message, secret) => {
+    let thrown: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).message).toMatch(message);
+    expect((thrown as ConfigError).message).not.toContain(secret);
+  });
+
+  it('every setting that holds a credential is marked sensitive', () => {
+    const credentials = listSettings(settings).filter((setting) => /TOKEN|PASSWORD|_URL$|_ENDPOINT$|SECRET|KEY$/.test(setting.env));
+    expect(credentials.map((setting) => [setting.env, setting.sensitive !== undefined])).toEqual(credentials.map((setting) => [setting.env, true]));
   });
 });
 

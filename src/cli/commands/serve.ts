@@ -3,7 +3,7 @@ import { loadConfig } from '../../config/config';
 import { ConfigError, ServiceUnavailableError } from '../../contracts/errors';
 import { createLogger } from '../../log';
 import { HeapSeriesStore } from '../../memory/heap-series-store';
-import { assertRedisReachable, createRedisConnection, warnUnlessNoEviction } from '../../queue/connection';
+import { assertRedisReachable, warnUnlessNoEviction } from '../../queue/connection';
 import { RagscopeProducer } from '../../queue/producer';
 import { openSqlClient } from '../../db/sql-client';
 import { buildServer, type HealthCheck } from '../../server/app';
@@ -32,18 +32,18 @@ export function registerServeCommand(program: Command): void {
         const logger = createLogger(config.logLevel, 'ragscope-serve');
         await assertRedisReachable(config.redis);
         const producer = new RagscopeProducer(config);
-        const redis = createRedisConnection(config.redis, 'producer');
-        redis.on('error', () => undefined);
+        // One connection to watch: the API answers 503 from its state the moment Redis goes away.
+        const redis = await producer.redis();
         await warnUnlessNoEviction(redis, logger);
         const heapStore = HeapSeriesStore.fromConfig(redis, config);
         const postgres = config.databaseUrl ? await openSqlClient(config).catch(() => undefined) : undefined;
         const healthChecks: HealthCheck[] = [
-          { name: 'redis', check: async () => `PONG in ${await timed(() => redis.ping())} ms` },
+          { name: 'redis', check: async () => `PONG in ${await timed(async () => (await producer.redis()).ping())} ms` },
           {
             name: 'postgres',
             check: async () => {
               if (!config.databaseUrl) return 'embedded PGlite inside each worker';
-              if (!postgres) throw new ServiceUnavailableError('cannot reach PostgreSQL at start-up');
+              if (!postgres) throw new ServiceUnavailableError('cannot reach PostgreSQL at start-up', undefined, 'postgres');
               return `SELECT 1 in ${await timed(() => postgres.query('SELECT 1'))} ms`;
             },
           },
@@ -56,7 +56,6 @@ export function registerServeCommand(program: Command): void {
           [
             { name: 'http server', close: () => app.close() },
             { name: 'producer', close: () => producer.close() },
-            { name: 'redis', close: () => redis.quit() },
             { name: 'postgres', close: () => postgres?.close() },
           ],
           { logger, stopped: 'server stopped' },

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { QUEUES, type QueueName } from '../../contracts/queues';
 import { JOB_ID_PATTERN } from '../../queue/job-ids';
-import { WaitTimeoutError } from '../../queue/producer';
+import { JobFailedError, WaitTimeoutError } from '../../queue/producer';
+import { requireRedis } from '../availability';
 import { requireBearer } from '../auth';
 import type { ServerDependencies } from '../dependencies';
 import { jsonSchema, queryRequestSchema, type QueryRequest } from '../schemas';
@@ -12,6 +13,9 @@ export const JOB_QUEUES: QueueName[] = [QUEUES.ragQuery, QUEUES.leakCheck];
 /** Enqueue a rag-query (optionally waiting for it) and read any job's state and result. */
 export async function jobsRoutes(app: FastifyInstance, { config, producer }: ServerDependencies): Promise<void> {
   const withToken = { onRequest: requireBearer(config.server.apiToken) };
+  app.addHook('onRequest', requireRedis(producer));
+  // A server shutting down answers its `?wait` requests (202, as on timeout) instead of holding the exit.
+  app.addHook('preClose', async () => producer.stopWaiting());
 
   app.post<{ Body: QueryRequest; Querystring: { wait?: string } }>(
     '/query',
@@ -40,6 +44,7 @@ export async function jobsRoutes(app: FastifyInstance, { config, producer }: Ser
           const result = await producer.waitForQueryResult(enqueued.jobId, waitSeconds * 1000);
           return reply.code(200).send({ ...accepted, state: 'completed', result });
         } catch (error) {
+          if (error instanceof JobFailedError) return reply.code(200).send({ ...accepted, state: 'failed', failed_reason: error.reason });
           if (!(error instanceof WaitTimeoutError)) throw error;
         }
       }

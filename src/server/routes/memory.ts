@@ -2,11 +2,13 @@ import { getHeapStatistics } from 'node:v8';
 import type { FastifyInstance } from 'fastify';
 import { QUEUES } from '../../contracts/queues';
 import { requireBearer } from '../auth';
+import { requireRedis } from '../availability';
 import type { ServerDependencies } from '../dependencies';
 import { jsonSchema, leakCheckRequestSchema, type LeakCheckRequest } from '../schemas';
 
 /** Leak checks on demand, and the long-horizon heap samples and verdicts of every worker. */
 export async function memoryRoutes(app: FastifyInstance, { config, producer, heapStore }: ServerDependencies): Promise<void> {
+  app.addHook('onRequest', requireRedis(producer));
   app.post<{ Body: LeakCheckRequest }>(
     '/memory/leak-check',
     {
