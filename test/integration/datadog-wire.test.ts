@@ -168,6 +168,23 @@ describe('the Datadog wire', () => {
     expect(span!.meta['_dd.p.tid']).toBeUndefined();
   });
 
+  it('a profiled job: hotspot files and profiling.top_line relative to the project root, never the checkout path', async () => {
+    const traceId = '1d0b5e5a1d0b5e5a1d0b5e5a1d0b5e5a';
+    const result = await foreignJob(`00-${traceId}-3333333333333333-01`, { profile: 'always', plantBottleneck: true });
+    expect(result.profiling?.profiled).toBe(true);
+    const files = result.hotspots!.map((hotspot) => hotspot.file).filter(Boolean);
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      expect(file).not.toContain(REPO_ROOT);
+      expect(path.isAbsolute(file), file).toBe(false);
+    }
+    const [job] = await exported(traceId, ['rag.job']).then((spans) => spans.filter((span) => span.name === 'rag.job'));
+    const topLine = job!.meta['profiling.top_line']!;
+    expect(topLine).toBe(`${result.hotspots![0]!.file}:${result.hotspots![0]!.line}`);
+    expect(topLine).not.toContain(REPO_ROOT);
+    expect(topLine.startsWith('/')).toBe(false);
+  });
+
   it('span types, and the job span top-level and measured so trace metrics count it', async () => {
     const traceId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
     await foreignJob(`00-${traceId}-1111111111111111-01`);
