@@ -49,6 +49,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const queuePrefix = resolveQueuePrefix(values.queuePrefix, redis);
   // Combinations are judged only once every variable parsed: a bad REDIS_URL is reported as such.
   if (problems.length === 0) problems.push(...redisProblems, ...(queuePrefix.problem ? [queuePrefix.problem] : []));
+  if (problems.length === 0 && redis.kind === 'cluster' && values.enqueueWaitReplicas > 0) {
+    // WAIT has no key, so a Cluster client would send it to an arbitrary node, not the one that took the write.
+    problems.push('RAGSCOPE_ENQUEUE_WAIT_REPLICAS applies to one server or Sentinel, not to a Cluster (REDIS_CLUSTER_NODES): unset it');
+  }
   if (problems.length > 0) {
     throw new ConfigError(
       `invalid configuration:\n  ${problems.join('\n  ')}`,

@@ -112,6 +112,18 @@ export const settings = {
     default: '5000',
     doc: 'A producer command (enqueue, job status) Redis has not answered by then fails: the HTTP API answers 503. A stopped Redis is answered 503 at once, without waiting.',
   }),
+  enqueueWaitReplicas: setting({
+    env: 'RAGSCOPE_ENQUEUE_WAIT_REPLICAS',
+    schema: integerIn(0, 16),
+    default: '0',
+    doc: 'An enqueue is acknowledged only once this many replicas have it (Redis WAIT); with Sentinel, 1 means a failover loses no acknowledged job. One server or Sentinel only.',
+  }),
+  enqueueWaitMs: setting({
+    env: 'RAGSCOPE_ENQUEUE_WAIT_MS',
+    schema: integerIn(10, 60_000),
+    default: '1000',
+    doc: 'How long (ms) an enqueue waits for those replicas before it fails with a retryable error.',
+  }),
   queuePrefix: setting({
     env: 'RAGSCOPE_QUEUE_PREFIX',
     schema: z.string().regex(/^[A-Za-z0-9_{}:.-]{1,64}$/, {

@@ -65,9 +65,10 @@ export function connectionOptions(
           password: target.password,
           tls: target.tls ? {} : undefined,
           enableTLSForSentinelMode: target.tls,
-          // Sentinel announces +switch-master; listening for it finds the new primary at once instead
-          // of waiting for the old one's socket to time out.
-          failoverDetector: true,
+          // ioredis' failoverDetector (subscribing to +switch-master) is left off: with ioredis 6.0.0 a
+          // connection that followed a failover leaves its sentinel subscribers reconnecting forever
+          // after quit(). Without it the new primary is found when the old one's socket closes, which
+          // the failover test measures.
         },
       };
     case 'cluster': {
@@ -121,7 +122,7 @@ export async function assertRedisReachable(target: RedisTarget, timeoutMs = 2000
         })
       : resolved.url
         ? new Redis(resolved.url, { ...resolved.options, ...probeOptions })
-        : new Redis({ ...resolved.options, ...probeOptions, failoverDetector: false, sentinelRetryStrategy: () => null });
+        : new Redis({ ...resolved.options, ...probeOptions, sentinelRetryStrategy: () => null });
   let timer: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
@@ -184,6 +185,9 @@ export async function warnUnlessNoEviction(client: RedisClient, logger: { warn: 
  */
 export function isRedisUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
+  // A MULTI refused as a whole carries why each of its commands was refused (e.g. NOREPLICAS).
+  const previous = (error as Error & { previousErrors?: unknown[] }).previousErrors;
+  if (error.message.startsWith('EXECABORT') && Array.isArray(previous)) return previous.some(isRedisUnavailable);
   return (
     error.name === 'MaxRetriesPerRequestError' ||
     /^(READONLY|LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|NOREPLICAS)\b/.test(error.message) ||

@@ -1,7 +1,7 @@
 import { SpanKind } from '@opentelemetry/api';
 import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import type { RagscopeConfig } from '../config/config';
-import { isUserError, UserError } from '../contracts/errors';
+import { isUserError, ServiceUnavailableError, UserError } from '../contracts/errors';
 import { inSpan } from '../telemetry/spans';
 import { userIdTag } from '../telemetry/span-tags';
 import { activeTraceId, injectTraceCarrier } from '../telemetry/trace-context';
@@ -44,7 +44,7 @@ type Finished = { returnvalue: unknown } | { failedReason: string };
 /** Called once with how the job ended, or with why the wait ended without it. */
 type Waiter = (finished: Finished | Error) => void;
 
-export type ProducerConfig = Pick<RagscopeConfig, 'redis' | 'redisCommandTimeoutMs' | 'queuePrefix' | 'jobAttempts' | 'redactUserIds' | 'sampling'>;
+export type ProducerConfig = Pick<RagscopeConfig, 'redis' | 'redisCommandTimeoutMs' | 'enqueueWaitReplicas' | 'enqueueWaitMs' | 'queuePrefix' | 'jobAttempts' | 'redactUserIds' | 'sampling'>;
 
 /** How long a first connection may take to become ready after Redis answered PING. */
 const CONNECT_TIMEOUT_MS = 3000;
@@ -267,6 +267,24 @@ export class RagscopeProducer {
   }
 
   /**
+   * With RAGSCOPE_ENQUEUE_WAIT_REPLICAS, an enqueue is acknowledged only once that many replicas hold
+   * it: Redis replication is asynchronous, so without WAIT a job acknowledged just before the primary
+   * dies may be missing on the replica Sentinel promotes. WAIT covers every earlier write of this
+   * connection, which is the one the queue wrote the job with.
+   */
+  private async confirmReplicated(jobId: string): Promise<void> {
+    const replicas = this.config.enqueueWaitReplicas;
+    if (replicas === 0 || !this.connection) return;
+    const confirmed = (await this.connection.call('WAIT', replicas, this.config.enqueueWaitMs)) as number;
+    if (confirmed < replicas) {
+      throw new ServiceUnavailableError(
+        `job ${jobId} reached ${confirmed} of ${replicas} replica(s) within ${this.config.enqueueWaitMs} ms, so it is not acknowledged (it may still run)`,
+        'retry with the same job id: an existing id is not added twice',
+      );
+    }
+  }
+
+  /**
    * Adds one job. While Redis is down or failing over this fails within seconds with a
    * ServiceUnavailableError (retryable; 503 from serve) instead of waiting for Redis to return.
    */
@@ -324,6 +342,7 @@ export class RagscopeProducer {
           ),
           trace ? meter.recordEnqueue() : undefined,
         ]);
+        await this.confirmReplicated(job.id ?? '');
         span.setAttributes({ 'job.id': job.id ?? '', 'sampling.rate': decision.rate });
         return { jobId: job.id ?? '', queue: queueName, traceId: activeTraceId(), sampled: decision.sampled };
       },

@@ -14,9 +14,11 @@ import { requireTool } from './tools';
 
 export interface RedisServerProcess {
   port: number;
-  child: ChildProcess;
+  readonly child: ChildProcess;
   /** SIGKILL: a crash, no shutdown save. */
   kill(): void;
+  /** Starts it again with the same arguments (as a supervisor would after a crash). */
+  restart(): void;
 }
 
 const INSTALL_HINT = 'apt install redis-server (it brings redis-cli and sentinel mode)';
@@ -71,12 +73,18 @@ export async function waitForPing(port: number, timeoutMs = 20_000): Promise<voi
 }
 
 function startServer(binary: string, args: string[], port: number, logFile: string): RedisServerProcess {
-  const child = spawn(binary, [...args, '--logfile', logFile], { stdio: 'ignore' });
+  const launch = () => spawn(binary, [...args, '--logfile', logFile], { stdio: 'ignore' });
+  let child = launch();
   return {
     port,
-    child,
+    get child() {
+      return child;
+    },
     kill: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+    restart: () => {
+      child = launch();
     },
   };
 }
