@@ -13,6 +13,8 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toEqual({
       redis: { kind: 'single', url: 'redis://127.0.0.1:6379' },
       redisCommandTimeoutMs: 5000,
+      enqueueWaitReplicas: 0,
+      enqueueWaitMs: 1000,
       queuePrefix: 'bull',
       databaseUrl: undefined,
       databaseSchema: 'public',
@@ -273,6 +275,7 @@ describe('Redis topology settings', () => {
     ['TLS beside REDIS_URL', { REDIS_TLS: '1' }, ['REDIS_TLS', 'rediss://']],
     ['a malformed node list', { REDIS_CLUSTER_NODES: 'n1,n2' }, ['REDIS_CLUSTER_NODES', 'host:port']],
     ['a port out of range', { REDIS_SENTINELS: 'a:99999', REDIS_SENTINEL_NAME: 'm' }, ['REDIS_SENTINELS', '1-65535']],
+    ['WAIT on a Cluster', { REDIS_CLUSTER_NODES: 'n1:7000', RAGSCOPE_ENQUEUE_WAIT_REPLICAS: '1' }, ['RAGSCOPE_ENQUEUE_WAIT_REPLICAS applies to one server or Sentinel']],
     ['a Cluster prefix without a hash tag', { REDIS_CLUSTER_NODES: 'n1:7000', RAGSCOPE_QUEUE_PREFIX: 'rag' }, ['RAGSCOPE_QUEUE_PREFIX="rag"', 'use RAGSCOPE_QUEUE_PREFIX={rag}']],
   ])('refuses %s at start-up, naming the variables', (_label, env, fragments) => {
     let error: unknown;
