@@ -33,11 +33,22 @@ export class HeapSamplingScheduler {
     await warnUnlessNoEviction(connection, logger);
     const store = HeapSeriesStore.fromConfig(connection, config);
     const queue = new Queue(QUEUES.heapSample, { connection, prefix: config.queuePrefix });
-    await queue.upsertJobScheduler(
-      HEAP_SCHEDULER_ID,
-      { every: config.memory.sampleIntervalMs },
-      { name: 'heap-sample', data: {}, opts: { removeOnComplete: 200, removeOnFail: 200 } },
-    );
+    const arm = () =>
+      queue.upsertJobScheduler(
+        HEAP_SCHEDULER_ID,
+        { every: config.memory.sampleIntervalMs },
+        { name: 'heap-sample', data: {}, opts: { removeOnComplete: 200, removeOnFail: 200 } },
+      );
+    await arm();
+    // The next tick is a delayed job BullMQ writes while running the current one. A failover can lose
+    // that write (replication is asynchronous), which would stop the ticks for good; upserting again
+    // after every reconnect recreates it (an existing one is kept, not doubled).
+    connection.on('ready', () => {
+      arm().then(
+        () => logger.info('heap scheduler re-armed after reconnecting to Redis'),
+        (error: Error) => logger.warn({ err: error.message }, 'heap scheduler could not re-arm after reconnecting'),
+      );
+    });
     let scheduler: HeapSamplingScheduler | undefined;
     const worker = new Worker(
       QUEUES.heapSample,
