@@ -24,8 +24,8 @@ interface Service {
 /** docker-compose.yml cannot run here (no Docker engine), so its shape is checked as data. */
 const compose = readYaml<{ services: Record<string, Service> }>('docker-compose.yml');
 const services = compose.services;
-const RAGSCOPE = { datadog: ['serve', 'worker', 'scheduler'], oss: ['serve-oss', 'worker-oss', 'scheduler-oss'] };
-const role = (name: string) => name.replace(/-oss$/, '');
+const RAGSCOPE = { datadog: ['serve', 'worker', 'scheduler'], oss: ['serve-oss', 'worker-oss', 'scheduler-oss'], sentinel: ['serve-sentinel', 'worker-sentinel', 'scheduler-sentinel'] };
+const role = (name: string) => name.replace(/-(oss|sentinel)$/, '');
 
 /**
  * The environment a container would get, with each `${VAR…}` the user supplies filled in: empty
@@ -67,6 +67,50 @@ describe('docker-compose.yml', () => {
     expect(byProfile()).toEqual(['postgres', 'redis']);
     expect(byProfile('datadog')).toEqual(['datadog-agent', ...RAGSCOPE.datadog].sort());
     expect(byProfile('oss')).toEqual(['grafana', 'prometheus', 'tempo', ...RAGSCOPE.oss].sort());
+    expect(byProfile('sentinel')).toEqual(['redis-primary', 'redis-replica', 'sentinel-1', 'sentinel-2', 'sentinel-3', ...RAGSCOPE.sentinel].sort());
+  });
+
+  it('runs the sentinel profile as one primary, one replica and three sentinels, ragscope asking the sentinels', () => {
+    const conf = readFileSync(path.join(ROOT, 'deploy/redis/sentinel.conf'), 'utf8');
+    const monitor = /^sentinel monitor (\S+) (\S+) (\d+) (\d+)$/m.exec(conf)!;
+    const [, group, primaryHost, primaryPort, quorum] = monitor;
+    expect(primaryHost).toBe('redis-primary');
+    expect(quorum).toBe('2');
+    expect(conf).toMatch(/^sentinel resolve-hostnames yes$/m);
+    const sentinelPort = /^port (\d+)$/m.exec(conf)![1];
+    const sentinels = ['sentinel-1', 'sentinel-2', 'sentinel-3'];
+    for (const name of sentinels) {
+      const command = services[name]!.command!.join(' ');
+      expect(command, name).toMatch(/--sentinel$/);
+      // Sentinel rewrites its config file, so it runs from a writable copy of the mounted one.
+      expect(command, name).toContain(`cp ${containerPath(services[name]!, 'deploy/redis/sentinel.conf')} /tmp/sentinel.conf`);
+    }
+    const replica = services['redis-replica']!.command!.join(' ');
+    expect(replica).toContain(`--replicaof ${primaryHost} ${primaryPort}`);
+    // Either server may be the primary after a failover: both carry the safe settings.
+    for (const name of ['redis-primary', 'redis-replica']) {
+      const command = services[name]!.command!.join(' ');
+      for (const flag of ['--appendonly yes', '--appendfsync always', '--maxmemory-policy noeviction', '--min-replicas-to-write 1']) expect(command, name).toContain(flag);
+    }
+    const known = new Set(listSettings(settings).map((setting) => setting.env));
+    for (const name of RAGSCOPE.sentinel) {
+      const service = services[name]!;
+      expect(service.command!.join(' '), name).toContain(`ragscope -- ${role(name)}`);
+      expect(service.environment, name).not.toHaveProperty('REDIS_URL');
+      for (const variable of Object.keys(service.environment!)) expect(known.has(variable), `${name}: ${variable} is not a ragscope setting`).toBe(true);
+      const config = loadConfig(containerEnvironment(service));
+      expect(config.redis, name).toEqual({
+        kind: 'sentinel',
+        sentinels: sentinels.map((host) => ({ host, port: Number(sentinelPort) })),
+        name: group,
+        tls: false,
+        sentinelPassword: undefined,
+        username: undefined,
+        password: undefined,
+      });
+      expect(config.enqueueWaitReplicas, name).toBe(1);
+      for (const sentinel of sentinels) expect(service.depends_on, name).toHaveProperty(sentinel);
+    }
   });
 
   it('runs Redis with AOF and noeviction, so a full Redis refuses writes instead of evicting jobs', () => {
