@@ -11,6 +11,9 @@ import { evaluateHeapTrend, INITIAL_LEAK_ALERT_STATE, nextLeakAlertState } from 
 /** One id for every scheduler process: upserting it again changes nothing, so ticks never double. */
 export const HEAP_SCHEDULER_ID = 'ragscope-heap-sampler';
 
+/** Pause between attempts to re-arm the job scheduler after a reconnect. */
+const REARM_RETRY_MS = 1000;
+
 /**
  * The long-horizon leak watch: one BullMQ job scheduler ticks every interval; whichever scheduler
  * process takes a tick asks every live worker for a sample (Redis pub/sub), waits for them, then
@@ -25,6 +28,8 @@ export class HeapSamplingScheduler {
     private readonly worker: Worker,
     readonly store: HeapSeriesStore,
     private readonly metrics: Pick<RagscopeMetrics, 'heapGrowthBytesPerSecond' | 'leakSuspected'>,
+    /** Stops re-arming after reconnects. */
+    private readonly stopRearming: () => void,
   ) {}
 
   static async start(config: RagscopeConfig, logger: Logger, metrics: RagscopeMetrics = processMetrics()): Promise<HeapSamplingScheduler> {
@@ -43,11 +48,25 @@ export class HeapSamplingScheduler {
     // The next tick is a delayed job BullMQ writes while running the current one. A failover can lose
     // that write (replication is asynchronous), which would stop the ticks for good; upserting again
     // after every reconnect recreates it (an existing one is kept, not doubled).
+    // Right after a Sentinel failover the new primary may still refuse writes (NOREPLICAS while
+    // min-replicas-to-write waits for a replica to attach), so one attempt is not enough: retry until
+    // it succeeds, a reconnect starts a new round, or the scheduler closes.
+    let closing = false;
+    let rearmRound = 0;
     connection.on('ready', () => {
-      arm().then(
-        () => logger.info('heap scheduler re-armed after reconnecting to Redis'),
-        (error: Error) => logger.warn({ err: error.message }, 'heap scheduler could not re-arm after reconnecting'),
-      );
+      const round = ++rearmRound;
+      void (async () => {
+        for (let attempt = 1; !closing && round === rearmRound; attempt++) {
+          try {
+            await arm();
+            logger.info({ attempt }, 'heap scheduler re-armed after reconnecting to Redis');
+            return;
+          } catch (error) {
+            if (attempt === 1) logger.warn({ err: (error as Error).message }, 'heap scheduler could not re-arm yet; retrying every second');
+            await new Promise((resolve) => setTimeout(resolve, REARM_RETRY_MS).unref());
+          }
+        }
+      })();
     });
     let scheduler: HeapSamplingScheduler | undefined;
     const worker = new Worker(
@@ -57,7 +76,7 @@ export class HeapSamplingScheduler {
     );
     worker.on('error', (error) => logger.error({ err: error.message }, 'heap scheduler worker error'));
     worker.on('failed', (job, error) => logger.warn({ tick: job?.id, err: error.message }, 'heap sampling tick failed'));
-    scheduler = new HeapSamplingScheduler(config, logger, connection, queue, worker, store, metrics);
+    scheduler = new HeapSamplingScheduler(config, logger, connection, queue, worker, store, metrics, () => (closing = true));
     await worker.waitUntilReady();
     logger.info({ intervalMs: config.memory.sampleIntervalMs, prefix: config.queuePrefix }, 'heap scheduler ready');
     return scheduler;
@@ -101,6 +120,7 @@ export class HeapSamplingScheduler {
   }
 
   async close(): Promise<void> {
+    this.stopRearming();
     await this.worker.close();
     await this.queue.close();
     await this.connection.quit().catch(() => this.connection.disconnect());
