@@ -197,8 +197,12 @@ export class RagscopeProducer {
       .then(async (job) => {
         if (!job) return finish(new UserError(`no job ${jobId} in queue ${queueName}`));
         const state = await job.getState();
-        if (state === 'completed') finish({ returnvalue: job.returnvalue });
-        else if (state === 'failed') finish({ failedReason: job.failedReason });
+        if (state !== 'completed' && state !== 'failed') return;
+        // The job was read before its state: one that finished in between was read without its
+        // outcome, so a finished job is read again (BullMQ stores the outcome and the state at once).
+        const settled = (await this.findJob(queueName, jobId)) ?? job;
+        if (state === 'completed') finish({ returnvalue: settled.returnvalue });
+        else finish({ failedReason: settled.failedReason });
       })
       .catch((error: unknown) => finish(error instanceof Error ? error : new Error(String(error))));
     return outcome;
