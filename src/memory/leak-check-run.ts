@@ -1,7 +1,7 @@
 import { heap, type SourceMapper } from '@datadog/pprof';
 import type { LeakCheckProgress, LeakCheckResult } from '../contracts/leak-check';
 import { withoutSpans } from '../telemetry/spans';
-import { compiledToSource } from '../telemetry/profiling/job-profiler';
+import { sourceFileResolver } from '../telemetry/profiling/job-profiler';
 import { topGrowingSites } from './allocation-diff';
 import { evaluateLeakCheck } from './leak-check-verdict';
 import { PostGcHeapReader } from './post-gc-heap';
@@ -49,7 +49,7 @@ export async function runLeakCheck(options: LeakCheckRunOptions): Promise<LeakCh
     });
     const verdict = evaluateLeakCheck(samples);
     const sites = before
-      ? topGrowingSites(before, heap.profile(undefined, options.sourceMapper), { top: TOP_SITES, resolveFile: compiledToSource })
+      ? topGrowingSites(before, heap.profile(undefined, options.sourceMapper), { top: TOP_SITES, resolveFile: sourceFileResolver(options.sourceMapper) })
       : [];
     return {
       samples,

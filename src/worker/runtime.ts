@@ -82,7 +82,11 @@ async function wire(
   connection.on('error', (error) => logger.warn({ err: error.message }, 'redis connection error'));
   await warnUnlessNoEviction(connection, logger);
 
-  const profiler = await JobProfiler.create({ outputDir: config.profiling.outputDir, top: config.profiling.top }).catch((error: Error) => {
+  const profiler = await JobProfiler.create({
+    outputDir: config.profiling.outputDir,
+    top: config.profiling.top,
+    warn: (message) => logger.warn(message),
+  }).catch((error: Error) => {
     logger.warn({ err: error.message }, 'per-job CPU profiling unavailable; jobs run unprofiled');
     return undefined;
   });

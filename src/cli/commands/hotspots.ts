@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { UserError, ValidationError } from '../../contracts/errors';
 import { decodeProfile, rankHotspots } from '../../telemetry/profiling/hotspots';
 import { renderFlameGraph } from '../../telemetry/profiling/flamegraph';
-import { compiledToSource } from '../../telemetry/profiling/job-profiler';
+import { loadBuildSourceMaps, sourceFileResolver } from '../../telemetry/profiling/job-profiler';
 import { formatRankedProfile } from '../format';
 import { integerOption, printJson, runCommand } from '../run-command';
 
@@ -35,7 +35,7 @@ export function registerHotspotsCommand(program: Command): void {
         } catch (error) {
           throw new ValidationError(`${file} is not a pprof profile (${(error as Error).message})`);
         }
-        const ranked = rankHotspots(profile, { top: options.top, sampleType: options.sampleType, resolveFile: compiledToSource });
+        const ranked = rankHotspots(profile, { top: options.top, sampleType: options.sampleType, resolveFile: sourceFileResolver(await loadBuildSourceMaps((message) => process.stderr.write(`warning: ${message}\n`))) });
         if (options.svg) await writeFile(options.svg, renderFlameGraph(profile, { sampleType: ranked.sampleType }));
         if (options.json) {
           printJson({ sampleType: ranked.sampleType, unit: ranked.unit, total: ranked.totalValue, hotspots: ranked.hotspots, ...(options.svg ? { svg: options.svg } : {}) });

@@ -10,18 +10,38 @@ import { reportPath } from './report-path';
 const DIST_DIR = path.join(PACKAGE_ROOT, 'dist') + path.sep;
 
 /**
- * A profiled frame's file as results show it: the TypeScript source, relative to the project root
- * (see reportPath). @datadog/pprof names a function's file after the first frame of it that it
+ * Names a profiled frame's file as results show it: the TypeScript source, relative to the project
+ * root (see reportPath). @datadog/pprof names a function's file after the first frame of it that it
  * sees; when that frame's line had no source mapping the file stays the compiled one although the
- * other lines were mapped. The TypeScript file beside the build is the one a reader opens.
+ * other lines were mapped, so a compiled file whose source map was loaded is renamed to the
+ * TypeScript file beside the build. Without that map its line numbers are JavaScript lines, and
+ * the `.js` name stays: a `.ts` name on a `.js` line number sends the reader to the wrong line.
  */
-export function compiledToSource(file: string): string {
-  let source = file;
-  if (file.startsWith(DIST_DIR) && file.endsWith('.js')) {
-    const candidate = path.join(PACKAGE_ROOT, file.slice(DIST_DIR.length, -'.js'.length) + '.ts');
-    if (existsSync(candidate)) source = candidate;
+export function sourceFileResolver(sourceMapper: Pick<SourceMapper, 'hasMappingInfo'> | undefined): (file: string) => string {
+  return (file) => {
+    let source = file;
+    if (file.startsWith(DIST_DIR) && file.endsWith('.js') && sourceMapper?.hasMappingInfo(file)) {
+      const candidate = path.join(PACKAGE_ROOT, file.slice(DIST_DIR.length, -'.js'.length) + '.ts');
+      if (existsSync(candidate)) source = candidate;
+    }
+    return reportPath(source, PACKAGE_ROOT);
+  };
+}
+
+/**
+ * The build's source maps, or undefined (said once on the log) when they cannot be read: then
+ * file:line point at the compiled JavaScript, which is still a place a reader can open.
+ */
+export async function loadBuildSourceMaps(
+  warn: (message: string) => void,
+  buildDir = path.join(PACKAGE_ROOT, 'dist'),
+): Promise<SourceMapper | undefined> {
+  try {
+    return await SourceMapper.create([buildDir]);
+  } catch (error) {
+    warn(`source maps of the build could not be read (${(error as Error).message}): hotspots name compiled .js files and lines`);
+    return undefined;
   }
-  return reportPath(source, PACKAGE_ROOT);
 }
 
 export interface JobProfile<T> {
@@ -37,6 +57,8 @@ export interface JobProfilerOptions {
   top: number;
   /** Sampling period. 1 ms gives ~100 samples for a 100 ms job; V8's default of 10 ms gives ten. */
   intervalMicros?: number;
+  /** Where a degraded start (no source maps) is said. */
+  warn: (message: string) => void;
 }
 
 /**
@@ -54,8 +76,7 @@ export class JobProfiler {
   ) {}
 
   static async create(options: JobProfilerOptions): Promise<JobProfiler> {
-    // Without source maps (e.g. running from sources) file:line point at the generated code.
-    const sourceMapper = await SourceMapper.create([path.join(PACKAGE_ROOT, 'dist')]).catch(() => undefined);
+    const sourceMapper = await loadBuildSourceMaps(options.warn);
     await mkdir(options.outputDir, { recursive: true });
     return new JobProfiler(options, sourceMapper);
   }
@@ -103,7 +124,7 @@ export class JobProfiler {
     const startedAt = performance.now();
     const profilePath = path.join(this.options.outputDir, `job-${jobId.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}.pprof`);
     await writeFile(profilePath, await encode(profile));
-    const hotspots = timeHotspots(rankHotspots(profile, { top: this.options.top, resolveFile: compiledToSource }));
+    const hotspots = timeHotspots(rankHotspots(profile, { top: this.options.top, resolveFile: sourceFileResolver(this.sourceMapper) }));
     profilingMs += performance.now() - startedAt;
     return { value, hotspots, profilePath, profilingMs: Math.round(profilingMs * 100) / 100 };
   }
