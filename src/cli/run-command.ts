@@ -1,9 +1,14 @@
 import { InvalidArgumentError } from 'commander';
-import { isUserError } from '../contracts/errors';
+import { isUserError, TooManyRequestsError } from '../contracts/errors';
 import { flushTraces } from '../telemetry/tracing';
 
-/** Exit codes: 1 for what the user can fix (bad input, a service down), 70 (EX_SOFTWARE) for bugs. */
+/**
+ * Exit codes: 1 for what the user can fix (bad input, a service down), 75 (EX_TEMPFAIL) when the
+ * same command will succeed later unchanged (a full queue: nothing was done, retry), 70
+ * (EX_SOFTWARE) for bugs.
+ */
 export const EXIT_USER_ERROR = 1;
+export const EXIT_TRY_AGAIN = 75;
 export const EXIT_INTERNAL_ERROR = 70;
 
 /**
@@ -27,7 +32,7 @@ export function reportError(error: unknown): void {
   if (isUserError(error)) {
     process.stderr.write(`error: ${error.message}\n`);
     if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
-    process.exitCode = EXIT_USER_ERROR;
+    process.exitCode = error instanceof TooManyRequestsError ? EXIT_TRY_AGAIN : EXIT_USER_ERROR;
     return;
   }
   process.stderr.write(`unexpected error (a bug in ragscope, please report it):\n${(error as Error)?.stack ?? String(error)}\n`);

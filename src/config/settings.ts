@@ -124,6 +124,12 @@ export const settings = {
     default: '1000',
     doc: 'How long (ms) an enqueue waits for those replicas before it fails with a retryable error.',
   }),
+  maxWaiting: setting({
+    env: 'RAGSCOPE_MAX_WAITING',
+    schema: integerIn(0, 10_000_000),
+    default: '5000',
+    doc: 'Backpressure: with this many jobs waiting in a queue, enqueues are refused (HTTP 429 with Retry-After, CLI exit 75) and nothing is added; 0 = no cap. 5000 ≈ 6 MB of Redis and a few minutes of work for one 2-core host.',
+  }),
   queuePrefix: setting({
     env: 'RAGSCOPE_QUEUE_PREFIX',
     schema: z.string().regex(/^[A-Za-z0-9_{}:.-]{1,64}$/, {
@@ -256,6 +262,12 @@ export const settings = {
     schema: integerIn(0, 1000),
     default: '3',
     doc: 'Stalls (worker deaths mid-job) a job survives before it fails.',
+  }),
+  workerHeartbeatSeconds: setting({
+    env: 'RAGSCOPE_WORKER_HEARTBEAT_SECONDS',
+    schema: integerIn(1, 3600),
+    default: '10',
+    doc: 'A worker renews its liveness key in Redis this often (and at once after a reconnect); it counts as live (/health, heap sampling) until 3 beats are missed.',
   }),
   plantBottleneck: setting({
     env: 'RAGSCOPE_PLANT_BOTTLENECK',
@@ -449,6 +461,18 @@ export const settings = {
       schema: booleanFlag,
       default: 'false',
       doc: 'Bull Board may retry, promote and remove jobs.',
+    }),
+    rateLimitMax: setting({
+      env: 'RAGSCOPE_RATE_LIMIT_MAX',
+      schema: integerIn(0, 1_000_000),
+      default: '1200',
+      doc: 'Requests to the job and memory API per client and window (a client: the API token when given and right, else the IP); more get 429 with Retry-After. 0 = no limit. Counted per `serve` process.',
+    }),
+    rateLimitWindowSeconds: setting({
+      env: 'RAGSCOPE_RATE_LIMIT_WINDOW_SECONDS',
+      schema: integerIn(1, 86_400),
+      default: '60',
+      doc: 'The rate limit\'s window, in seconds.',
     }),
     bodyLimitBytes: setting({
       env: 'RAGSCOPE_BODY_LIMIT_BYTES',

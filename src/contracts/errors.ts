@@ -32,10 +32,12 @@ export class ServiceUnavailableError extends UserError {
 }
 
 /**
- * Too much work is already waiting: nothing was enqueued. Retryable: the same request succeeds once
- * workers have drained the backlog (HTTP 429 with Retry-After).
+ * Retryable refusals: the same request succeeds later (HTTP 429 with Retry-After, CLI exit 75).
+ * Nothing was done, so retrying can never duplicate work.
  */
-export class QueueFullError extends UserError {
+export class TooManyRequestsError extends UserError {
+  readonly retryable = true;
+
   constructor(
     message: string,
     hint: string,
@@ -44,6 +46,28 @@ export class QueueFullError extends UserError {
     super(message, hint);
   }
 }
+
+/**
+ * Too much work is already waiting (RAGSCOPE_MAX_WAITING): nothing was enqueued. The same request
+ * succeeds once workers have drained the backlog.
+ */
+export class QueueFullError extends TooManyRequestsError {
+  constructor(
+    readonly queue: string,
+    readonly waiting: number,
+    readonly maxWaiting: number,
+    retryAfterSeconds: number,
+  ) {
+    super(
+      `queue ${queue} is full: ${waiting} jobs waiting, the cap is ${maxWaiting} (RAGSCOPE_MAX_WAITING); nothing was enqueued`,
+      `retry in ${retryAfterSeconds} s, once workers have drained the backlog; add workers, or raise RAGSCOPE_MAX_WAITING if Redis has the memory`,
+      retryAfterSeconds,
+    );
+  }
+}
+
+/** One client sent more requests than its window allows (RAGSCOPE_RATE_LIMIT_MAX). */
+export class RateLimitError extends TooManyRequestsError {}
 
 export function isUserError(error: unknown): error is UserError {
   return error instanceof UserError;

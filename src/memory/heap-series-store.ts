@@ -16,27 +16,34 @@ export interface StoredVerdict {
   evaluatedAtMs: number;
 }
 
+/** Heartbeats a worker may miss before it stops counting as live. */
+const MISSED_HEARTBEATS = 3;
+const DEFAULT_HEARTBEAT_SECONDS = 10;
+
 /**
  * Every worker's heap series in Redis: a bounded list per worker id, a sorted set of when each
- * worker was last seen, and the latest verdict. Nothing lives in the scheduler's memory, so a
- * scheduler restart (or a second scheduler) continues the same series.
+ * worker was last seen, a liveness key per worker that expires unless its heartbeat renews it, and
+ * the latest verdict. Nothing lives in the scheduler's memory, so a scheduler restart (or a second
+ * scheduler) continues the same series.
  */
 export class HeapSeriesStore {
   private readonly keys: RagscopeKeys;
 
   constructor(
-    private readonly redis: RedisClient,
+    /** The connection the store uses; its `ready` event tells a worker to beat again after a reconnect. */
+    readonly redis: RedisClient,
     prefix: string,
-    private readonly options: { maxSamples: number; sampleIntervalMs: number },
+    private readonly options: { maxSamples: number; sampleIntervalMs: number; heartbeatSeconds?: number },
   ) {
     this.keys = new RagscopeKeys(prefix);
   }
 
   /** The store as configured for this deployment: every process must agree on length and period. */
-  static fromConfig(redis: RedisClient, config: Pick<RagscopeConfig, 'queuePrefix' | 'memory'>): HeapSeriesStore {
+  static fromConfig(redis: RedisClient, config: Pick<RagscopeConfig, 'queuePrefix' | 'memory' | 'workerHeartbeatSeconds'>): HeapSeriesStore {
     return new HeapSeriesStore(redis, config.queuePrefix, {
       maxSamples: config.memory.seriesMaxSamples,
       sampleIntervalMs: config.memory.sampleIntervalMs,
+      heartbeatSeconds: config.workerHeartbeatSeconds,
     });
   }
 
@@ -45,26 +52,44 @@ export class HeapSeriesStore {
     return Math.max(this.options.sampleIntervalMs * (this.options.maxSamples + 2), 60_000);
   }
 
-  /** A worker counts as live while it has been seen within three sampling periods (at least 10 s). */
+  /** How often a worker renews its liveness key (RAGSCOPE_WORKER_HEARTBEAT_SECONDS). */
+  get heartbeatMs(): number {
+    return (this.options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS) * 1000;
+  }
+
+  /** A worker counts as live until it has missed three heartbeats: the liveness key's TTL. */
   get livenessMs(): number {
-    return Math.max(this.options.sampleIntervalMs * 3, 10_000);
+    return this.heartbeatMs * MISSED_HEARTBEATS;
   }
 
   tickChannel(): string {
     return this.keys.heapTickChannel();
   }
 
+  /** Marks the worker live for `livenessMs` (and known, for its series' retention). */
   async heartbeat(workerId: string, nowMs = Date.now()): Promise<void> {
-    await this.redis.zadd(this.keys.heapWorkers(), nowMs, workerId);
+    await this.redis
+      .multi()
+      .set(this.keys.workerAlive(workerId), String(nowMs), 'PX', this.livenessMs)
+      .zadd(this.keys.heapWorkers(), nowMs, workerId)
+      .exec();
   }
 
   async forgetWorker(workerId: string): Promise<void> {
-    await this.redis.zrem(this.keys.heapWorkers(), workerId);
+    await this.redis.multi().del(this.keys.workerAlive(workerId)).zrem(this.keys.heapWorkers(), workerId).exec();
   }
 
+  /**
+   * Workers whose liveness key has not expired. Redis expires the key by its own clock, so a
+   * worker's clock never matters, and a Redis that restarted empty counts a worker again at its
+   * next heartbeat (sent at once when the worker reconnects).
+   */
   async liveWorkers(nowMs = Date.now()): Promise<string[]> {
     await this.redis.zremrangebyscore(this.keys.heapWorkers(), '0', String(nowMs - this.retentionMs));
-    return this.redis.zrangebyscore(this.keys.heapWorkers(), String(nowMs - this.livenessMs), '+inf');
+    const known = await this.knownWorkers();
+    if (known.length === 0) return [];
+    const alive = await this.redis.mget(...known.map((workerId) => this.keys.workerAlive(workerId)));
+    return known.filter((_, index) => alive[index] !== null);
   }
 
   /** Workers with a series, live or not (a dead worker's series stays readable until it expires). */

@@ -9,13 +9,16 @@ export function defaultWorkerId(): string {
 }
 
 /**
- * The worker's side of heap monitoring: it announces itself, and records a sample into its own
- * series whenever the scheduler publishes a tick. Sampling happens here, in the process whose heap
- * it is; the scheduler only asks and judges.
+ * The worker's side of heap monitoring: it keeps itself marked live with a heartbeat, and records
+ * a sample into its own series whenever the scheduler publishes a tick. Sampling happens here, in
+ * the process whose heap it is; the scheduler only asks and judges.
  */
 export class WorkerHeapRecorder {
   private readonly sampler: PostGcHeapReader;
   private heartbeatTimer?: NodeJS.Timeout;
+  /** The heartbeat in flight: during an outage beats queue up in the connection, so one at a time. */
+  private beating?: Promise<void>;
+  private readonly beatAfterReconnect = (): void => this.beat();
 
   constructor(
     private readonly store: HeapSeriesStore,
@@ -29,17 +32,24 @@ export class WorkerHeapRecorder {
 
   async start(): Promise<void> {
     await this.store.heartbeat(this.workerId);
-    // A heartbeat between ticks keeps an idle worker listed as live; a third of the liveness window
-    // leaves room for two missed beats.
-    this.heartbeatTimer = setInterval(() => {
-      this.store.heartbeat(this.workerId).catch((error: Error) => this.logger.warn({ err: error.message }, 'heap monitor heartbeat failed'));
-    }, Math.max(this.store.livenessMs / 3, 1000));
+    // Every RAGSCOPE_WORKER_HEARTBEAT_SECONDS, and at once whenever the connection is ready again:
+    // a Redis that restarted empty (or a failover to a replica that missed the key) lists the
+    // worker again within a round trip instead of after the next beat.
+    this.heartbeatTimer = setInterval(() => this.beat(), this.store.heartbeatMs);
     this.heartbeatTimer.unref();
+    this.store.redis.on('ready', this.beatAfterReconnect);
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.store.tickChannel()) return;
       this.onTick(message).catch((error: Error) => this.logger.warn({ err: error.message }, 'heap sample failed'));
     });
     await this.subscriber.subscribe(this.store.tickChannel());
+  }
+
+  private beat(): void {
+    this.beating ??= this.store
+      .heartbeat(this.workerId)
+      .catch((error: Error) => this.logger.warn({ err: error.message }, 'worker heartbeat failed'))
+      .finally(() => (this.beating = undefined));
   }
 
   private async onTick(message: string): Promise<void> {
@@ -50,6 +60,7 @@ export class WorkerHeapRecorder {
 
   async stop(): Promise<void> {
     clearInterval(this.heartbeatTimer);
+    this.store.redis.off('ready', this.beatAfterReconnect);
     this.sampler.close();
     await this.subscriber.unsubscribe().catch(() => undefined);
     await this.store.forgetWorker(this.workerId).catch(() => undefined);

@@ -22,9 +22,17 @@ export class RagscopeKeys {
     return this.key('slow-any');
   }
 
-  /** Sorted set: worker id → when it was last seen. */
+  /** Sorted set: worker id → when it was last seen (which workers have series, until retention ends). */
   heapWorkers(): string {
     return this.key('heap:workers');
+  }
+
+  /**
+   * Set by a live worker with a TTL of a few heartbeats: Redis' own clock ends it when the worker
+   * stops beating, so liveness needs no clock agreement between hosts.
+   */
+  workerAlive(workerId: string): string {
+    return this.key(`worker:alive:${workerId}`);
   }
 
   /** Bounded list of one worker's heap samples. */

@@ -1,7 +1,7 @@
 import { SpanKind } from '@opentelemetry/api';
 import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import type { RagscopeConfig } from '../config/config';
-import { isUserError, ServiceUnavailableError, UserError } from '../contracts/errors';
+import { isUserError, QueueFullError, ServiceUnavailableError, UserError } from '../contracts/errors';
 import { inSpan } from '../telemetry/spans';
 import { userIdTag } from '../telemetry/span-tags';
 import { activeTraceId, injectTraceCarrier } from '../telemetry/trace-context';
@@ -44,7 +44,13 @@ type Finished = { returnvalue: unknown } | { failedReason: string };
 /** Called once with how the job ended, or with why the wait ended without it. */
 type Waiter = (finished: Finished | Error) => void;
 
-export type ProducerConfig = Pick<RagscopeConfig, 'redis' | 'redisCommandTimeoutMs' | 'enqueueWaitReplicas' | 'enqueueWaitMs' | 'queuePrefix' | 'jobAttempts' | 'redactUserIds' | 'sampling'>;
+export type ProducerConfig = Pick<RagscopeConfig, 'redis' | 'redisCommandTimeoutMs' | 'enqueueWaitReplicas' | 'enqueueWaitMs' | 'queuePrefix' | 'jobAttempts' | 'redactUserIds' | 'sampling' | 'maxWaiting'>;
+
+/**
+ * Seconds a refused producer should wait before trying again (the Retry-After of a 429). Short:
+ * a queue at its cap has room again as soon as workers take a few jobs, and it only spaces retries.
+ */
+export const QUEUE_FULL_RETRY_AFTER_SECONDS = 5;
 
 /** How long a first connection may take to become ready after Redis answered PING. */
 const CONNECT_TIMEOUT_MS = 3000;
@@ -81,6 +87,8 @@ export class RagscopeProducer {
   private connection?: RedisClient;
   private connecting?: Promise<RedisClient>;
   private sampling?: { meter: JobRateMeter; sampler: TraceSampler };
+  /** The waiting-job count in flight per queue: concurrent enqueues share one (see assertRoom). */
+  private readonly waitingCounts = new Map<QueueName, Promise<number>>();
 
   constructor(private readonly config: ProducerConfig) {}
 
@@ -317,6 +325,7 @@ export class RagscopeProducer {
   ): Promise<EnqueuedJob> {
     // Subscribe before adding, so a job that finishes at once still reaches a later waitForResult.
     await this.events(queueName);
+    await this.assertRoom(queueName);
     const { meter, sampler } = this.sampling!;
     const decision = await sampler.decide();
     return inSpan(
@@ -351,6 +360,28 @@ export class RagscopeProducer {
         return { jobId: job.id ?? '', queue: queueName, traceId: activeTraceId(), sampled: decision.sampled };
       },
     );
+  }
+
+  /**
+   * Backpressure: throws QueueFullError (nothing enqueued) once `maxWaiting` jobs wait in the queue.
+   * The count is read for every enqueue, not cached: a cache of T seconds would let a flood of R
+   * requests a second overshoot the cap by R × T jobs, while one count is a single O(1) script
+   * (LLEN and ZCARD) next to the add's own. Enqueues arriving while a count is in flight share it,
+   * so a flood costs at most one count per round trip to Redis, and the cap is overshot by at most
+   * the enqueues that shared a count (the concurrent requests of this producer).
+   */
+  private async assertRoom(queueName: QueueName): Promise<void> {
+    const maxWaiting = this.config.maxWaiting;
+    if (maxWaiting === 0) return;
+    let counting = this.waitingCounts.get(queueName);
+    if (!counting) {
+      counting = this.queue(queueName)
+        .then((queue) => queue.getJobCountByTypes('waiting', 'prioritized'))
+        .finally(() => this.waitingCounts.delete(queueName));
+      this.waitingCounts.set(queueName, counting);
+    }
+    const waiting = await counting;
+    if (waiting >= maxWaiting) throw new QueueFullError(queueName, waiting, maxWaiting, QUEUE_FULL_RETRY_AFTER_SECONDS);
   }
 
   private async events(queueName: QueueName): Promise<QueueEvents> {

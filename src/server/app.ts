@@ -1,9 +1,10 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { isUserError, QueueFullError, ServiceUnavailableError } from '../contracts/errors';
+import { isUserError, ServiceUnavailableError, TooManyRequestsError } from '../contracts/errors';
 import { isRedisUnavailable } from '../queue/connection';
 import { MAX_JOB_ID_LENGTH } from '../queue/job-ids';
 import { replyUnavailable } from './availability';
 import { registerBoard } from './board';
+import { registerRateLimit } from './rate-limit';
 import type { ServerDependencies } from './dependencies';
 import { jobsRoutes, JOB_QUEUES } from './routes/jobs';
 import { memoryRoutes } from './routes/memory';
@@ -26,8 +27,17 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   });
   app.setErrorHandler(handleError);
   await registerDocs(app);
-  await app.register(jobsRoutes, deps);
-  await app.register(memoryRoutes, deps);
+  // The job and memory API share one rate limit per client; /health, /metrics, /docs and Bull Board
+  // (behind its own password) are outside it, so probes and dashboards are never throttled.
+  await app.register(async (api) => {
+    await registerRateLimit(api, {
+      max: deps.config.server.rateLimitMax,
+      windowSeconds: deps.config.server.rateLimitWindowSeconds,
+      apiToken: deps.config.server.apiToken,
+    });
+    await api.register(jobsRoutes, deps);
+    await api.register(memoryRoutes, deps);
+  });
   await app.register(opsRoutes, deps);
   await registerBoard(app, await Promise.all(JOB_QUEUES.map((name) => deps.producer.queue(name))), {
     user: deps.config.server.adminUser,
@@ -39,8 +49,9 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
 }
 
 /**
- * Validation failures name every field (400); a full queue is 429 and a service down 503, both with
- * Retry-After; other user errors 4xx; anything else is logged and answered 500 without details.
+ * Validation failures name every field (400); a full queue or a client over its rate limit is 429
+ * and a service down 503, both with Retry-After; other user errors 4xx; anything else is logged and
+ * answered 500 without details.
  */
 function handleError(failure: unknown, request: FastifyRequest, reply: FastifyReply) {
   const error = failure as FastifyError;
@@ -52,8 +63,11 @@ function handleError(failure: unknown, request: FastifyRequest, reply: FastifyRe
     });
     return reply.code(400).send({ error: problems.map((problem) => `${problem.field}: ${problem.message}`).join('; '), fields: problems });
   }
-  if (failure instanceof QueueFullError) {
-    return reply.code(429).header('retry-after', String(failure.retryAfterSeconds)).send({ error: failure.message, hint: failure.hint });
+  if (failure instanceof TooManyRequestsError) {
+    return reply
+      .code(429)
+      .header('retry-after', String(failure.retryAfterSeconds))
+      .send({ error: failure.message, hint: failure.hint, retry_after_seconds: failure.retryAfterSeconds });
   }
   if (failure instanceof ServiceUnavailableError || isRedisUnavailable(failure)) {
     return replyUnavailable(reply, failure instanceof ServiceUnavailableError ? failure : undefined);

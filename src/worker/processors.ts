@@ -65,8 +65,8 @@ export interface LeakCheckProcessorOptions {
 
 /**
  * The `leak-check` processor: the pipeline run `iterations` times under the leak-check run, inside
- * `rag.leak_check`. It holds the worker's exclusive gate, since a neighbour's allocations would be
- * measured as its own.
+ * `rag.leak_check`. Each iteration holds the worker's exclusive gate, since a neighbour's
+ * allocations would be measured as its own; between iterations the gate lets waiting jobs through.
  */
 export function createLeakCheckProcessor(options: LeakCheckProcessorOptions) {
   return consumerProcessor({
@@ -75,29 +75,29 @@ export function createLeakCheckProcessor(options: LeakCheckProcessorOptions) {
     schema: leakCheckDataSchema,
     logger: options.logger,
     attributes: (data) => ({ 'leak_check.iterations': data.iterations, 'leak_check.retain_leak': data.retainLeak }),
-    work: (data, job, span) =>
-      options.gate.exclusive(async () => {
-        // The process-wide planted bottleneck stays out of leak checks: they measure memory, not time.
-        const input: RagQueryData = { query: data.query ?? DEFAULT_LEAK_CHECK_QUERY, userId: 'leak-check', topK: 5, profile: 'never', plantBottleneck: false };
-        const result = await runLeakCheck({
-          iterations: data.iterations,
-          iterate: async (iteration) => {
-            const output = await options.pipeline.run(input, { explainSql: false });
-            if (data.retainLeak) {
-              retainInLeakyCache(`${job.id}:${iteration}`, output, [output.answer, ...output.sources.map((source) => source.title)]);
-            }
-          },
-          onSample: (sample) => job.updateProgress(sample),
-          memoryProfilingEnabled: options.memoryProfilingEnabled,
-          sourceMapper: options.sourceMapper,
-        });
-        span.setAttributes({
-          'leak_check.growth_mb': result.growthMb,
-          'leak_check.kb_per_iteration': result.growthKbPerIteration,
-          'leak_check.leak_detected': result.leakDetected,
-        });
-        if (result.leakDetected) span.addEvent('leak detected', { verdict: result.verdict });
-        return result;
-      }),
+    work: async (data, job, span) => {
+      // The process-wide planted bottleneck stays out of leak checks: they measure memory, not time.
+      const input: RagQueryData = { query: data.query ?? DEFAULT_LEAK_CHECK_QUERY, userId: 'leak-check', topK: 5, profile: 'never', plantBottleneck: false };
+      const result = await runLeakCheck({
+        iterations: data.iterations,
+        iterate: async (iteration) => {
+          const output = await options.pipeline.run(input, { explainSql: false });
+          if (data.retainLeak) {
+            retainInLeakyCache(`${job.id}:${iteration}`, output, [output.answer, ...output.sources.map((source) => source.title)]);
+          }
+        },
+        onSample: (sample) => job.updateProgress(sample),
+        memoryProfilingEnabled: options.memoryProfilingEnabled,
+        sourceMapper: options.sourceMapper,
+        runAlone: (work) => options.gate.exclusive(work),
+      });
+      span.setAttributes({
+        'leak_check.growth_mb': result.growthMb,
+        'leak_check.kb_per_iteration': result.growthKbPerIteration,
+        'leak_check.leak_detected': result.leakDetected,
+      });
+      if (result.leakDetected) span.addEvent('leak detected', { verdict: result.verdict });
+      return result;
+    },
   });
 }

@@ -52,7 +52,7 @@ function redisGauges(producer: RagscopeProducer, heapStore: HeapSeriesStore, reg
   });
   new Gauge({
     name: 'ragscope_live_workers',
-    help: 'Worker processes that sent a heartbeat within the liveness window (RAGSCOPE_WORKER_HEARTBEAT_MS × 3).',
+    help: 'Worker processes whose liveness key has not expired (a heartbeat every RAGSCOPE_WORKER_HEARTBEAT_SECONDS; 3 missed and a worker is gone).',
     registers: [registry],
     async collect() {
       await readIfAvailable(async () => this.set((await heapStore.liveWorkers()).length));
