@@ -91,6 +91,41 @@ function startServer(binary: string, args: string[], port: number, logFile: stri
 
 const BASE_ARGS = ['--bind', '127.0.0.1', '--protected-mode', 'no', '--save', '', '--maxmemory-policy', 'noeviction'];
 
+export interface TestRedis {
+  port: number;
+  /** Value for REDIS_URL. */
+  url: string;
+  server: RedisServerProcess;
+  dir: string;
+  stop(): void;
+}
+
+/**
+ * One standalone redis-server with the settings of a Cluster node (no persistence, noeviction), so
+ * a comparison of the two topologies differs in the topology alone.
+ */
+export async function startSingleRedis(binaries: { server: string; cli: string }): Promise<TestRedis> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ragscope-single-'));
+  const port = await freeRedisPort();
+  const server = startServer(
+    binaries.server,
+    ['--port', String(port), ...BASE_ARGS, '--appendonly', 'no', '--dir', dir, '--dbfilename', `dump-${port}.rdb`],
+    port,
+    path.join(dir, `redis-${port}.log`),
+  );
+  const stop = () => {
+    server.kill();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForPing(port);
+  } catch (error) {
+    stop();
+    throw error;
+  }
+  return { port, url: `redis://127.0.0.1:${port}`, server, dir, stop };
+}
+
 export interface TestCluster {
   nodes: { host: string; port: number }[];
   /** Value for REDIS_CLUSTER_NODES. */
