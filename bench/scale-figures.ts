@@ -77,13 +77,17 @@ export interface Batch extends BatchFigures {
   round: number;
   /** CPU of the busiest Redis node during the batch, % of one core (Redis runs commands on one). */
   redisCorePct: number;
+  /** CPU time of the busiest Redis node per job, ms: 1000 over it is where that node's core would be full. */
+  redisCpuMsPerJob: number;
+  /** How long adding the batch took, ms: small against the batch, or the producer and not the workers set the pace. */
+  enqueueMs: number;
   /** CPU time of all worker processes together per job, ms. */
   workerCpuMsPerJob: number;
   /** Share of all the machine's cores busy during the batch, % (every process, not only ours). */
   machineBusyPct: number;
 }
 
-type Column = keyof Pick<Batch, 'jobsPerSecond' | 'p50Ms' | 'p95Ms' | 'runP50Ms' | 'workerCpuMsPerJob' | 'redisCorePct' | 'machineBusyPct'>;
+type Column = keyof Pick<Batch, 'jobsPerSecond' | 'p50Ms' | 'p95Ms' | 'runP50Ms' | 'enqueueMs' | 'redisCpuMsPerJob' | 'workerCpuMsPerJob' | 'redisCorePct' | 'machineBusyPct'>;
 
 export type CellMedians = Record<Column, number>;
 
@@ -102,7 +106,7 @@ export interface ScaleSummary {
   clusterOverSingle?: Estimate[];
 }
 
-const COLUMNS: readonly Column[] = ['jobsPerSecond', 'p50Ms', 'p95Ms', 'runP50Ms', 'workerCpuMsPerJob', 'redisCorePct', 'machineBusyPct'];
+const COLUMNS: readonly Column[] = ['jobsPerSecond', 'p50Ms', 'p95Ms', 'runP50Ms', 'enqueueMs', 'redisCpuMsPerJob', 'workerCpuMsPerJob', 'redisCorePct', 'machineBusyPct'];
 
 /** Batches of one topology and worker count, ordered by round. */
 function series(batches: readonly Batch[], topology: Topology, workers: number): Batch[] {
@@ -203,6 +207,15 @@ export function formatScaleReport(summary: ScaleSummary): string {
   if (summary.clusterOverSingle) {
     lines.push(`Cluster / single: ${workerCounts.map((workers, index) => `${workers}w ${ratio(summary.clusterOverSingle![index]!)}`).join(', ')}`);
   }
+  const slowestEnqueue = Math.max(...topologies.flatMap((topology) => summary.cells[topology].map((cell) => cell.enqueueMs)));
+  lines.push(`adding a batch took at most ${slowestEnqueue.toFixed(0)} ms (median per fleet)`);
+  // Redis CPU per job at the fastest worker count of each topology: where one node's core would be full.
+  const redisBound = topologies.map((topology) => {
+    const cells = summary.cells[topology];
+    const fastest = cells.reduce((best, cell) => (cell.jobsPerSecond > best.jobsPerSecond ? cell : best), cells[0]!);
+    return `${TOPOLOGY_LABELS[topology]} ${fastest.redisCpuMsPerJob.toFixed(3)} ms per job, full near ${Math.round(1000 / fastest.redisCpuMsPerJob)} jobs/s`;
+  });
+  lines.push(`busiest Redis node's CPU (at the fastest worker count): ${redisBound.join('; ')}`);
   lines.push(
     '',
     'p50/p95: enqueue → completed (job timestamp → finishedOn) of jobs enqueued at once; run p50: taken → completed, inside a worker;',

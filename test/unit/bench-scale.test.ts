@@ -10,6 +10,8 @@ function batch(topology: Topology, workers: number, round: number, jobsPerSecond
     p50Ms: 100,
     p95Ms: 200,
     runP50Ms: 10,
+    enqueueMs: 20,
+    redisCpuMsPerJob: 0.25,
     redisCorePct: 5,
     workerCpuMsPerJob: 6,
     machineBusyPct: 90,
@@ -99,5 +101,7 @@ describe('bench/scale figures', () => {
     expect(report).toMatch(/4w \/ 1w\s+2\.50 \(2\.50–2\.50\)\s+2\.50 \(2\.50–2\.50\)/);
     expect(report).toMatch(/Cluster \/ single: 1w 0\.90 \(0\.90–0\.90\), 2w 0\.90 .*, 4w 0\.90/);
     expect(report).toMatch(/^medians over 2 rounds$/m);
+    expect(report).toMatch(/adding a batch took at most 20 ms/);
+    expect(report).toMatch(/single Redis 0\.250 ms per job, full near 4000 jobs\/s; 3-primary Cluster 0\.250 ms per job, full near 4000 jobs\/s/);
   });
 });
