@@ -17,7 +17,8 @@ const LAYERS = [
   { name: 'sql-plans', paths: ['src/sql-plans/'] },
   { name: 'pipeline, memory', paths: ['src/pipeline/', 'src/memory/'] },
   { name: 'worker, server, doctor', paths: ['src/worker/', 'src/server/', 'src/doctor/'] },
-  { name: 'entry points', paths: ['src/cli/', 'workers/'] },
+  // src/index.ts is the package's library entry point: it re-exports from the layers below.
+  { name: 'entry points', paths: ['src/cli/', 'workers/', 'src/index\\.ts$'] },
 ];
 
 const anchored = (paths) => paths.map((path) => `^${path}`);

@@ -8,7 +8,7 @@ import type { RankedProfile } from '../telemetry/profiling/hotspots';
 
 export function formatQueryResult(result: RagQueryResult): string {
   const lines = [`answer: ${result.answer}`, 'sources:'];
-  for (const source of result.sources) lines.push(`  ${source.id}  ${source.score.toFixed(3)}  ${source.title}`);
+  for (const source of result.sources) lines.push(`  ${source.id}  ${source.score?.toFixed(3) ?? '-'}  ${source.title ?? ''}`.trimEnd());
   lines.push(`stages: ${result.stages.map((stage) => `${stage.name} ${stage.durationMs.toFixed(1)} ms`).join(' | ')}`);
   for (const finding of result.findings ?? []) lines.push(`sql finding [${finding.severity}] ${finding.rule}: ${finding.message} → ${finding.suggestion}`);
   if (result.traceId) lines.push(`trace: ${result.traceId}  (ragscope trace ${result.traceId})`);

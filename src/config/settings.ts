@@ -269,6 +269,12 @@ export const settings = {
     default: '10',
     doc: 'A worker renews its liveness key in Redis this often (and at once after a reconnect); it counts as live (/health, heap sampling) until 3 beats are missed.',
   }),
+  pipeline: optionalSetting({
+    env: 'RAGSCOPE_PIPELINE',
+    schema: z.string().trim().min(1, { message: 'must be the path of a pipeline module' }),
+    example: './dist/pipeline.js',
+    doc: 'Pipeline module `ragscope worker` runs (compiled JavaScript exporting definePipeline()); `--pipeline` wins; unset = the sample pipeline.',
+  }),
   plantBottleneck: setting({
     env: 'RAGSCOPE_PLANT_BOTTLENECK',
     schema: booleanFlag,

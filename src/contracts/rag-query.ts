@@ -39,7 +39,8 @@ export type RagQueryInput = z.input<typeof ragQueryDataSchema>;
 /** What a worker receives after validation. */
 export type RagQueryData = z.output<typeof ragQueryDataSchema>;
 
-export const sourceSchema = z.object({ id: z.string(), score: z.number(), title: z.string() });
+/** A source of an answer; a custom pipeline may leave out its title and score. */
+export const sourceSchema = z.object({ id: z.string(), score: z.number().optional(), title: z.string().optional() });
 export type Source = z.infer<typeof sourceSchema>;
 
 export const ragQueryResultSchema = z.object({

@@ -28,6 +28,8 @@ export interface LeakCheckRunOptions {
    * between iterations. Absent: the caller runs nothing else alongside.
    */
   runAlone?: <T>(work: () => Promise<T>) => Promise<T>;
+  /** How files are reported (default: relative to ragscope's root, see sourceFileResolver). */
+  resolveFile?: (file: string) => string;
 }
 
 export type LeakCheckRunResult = Omit<LeakCheckResult, 'traceId'>;
@@ -68,7 +70,7 @@ export async function runLeakCheck(options: LeakCheckRunOptions): Promise<LeakCh
       }
     });
     const verdict = evaluateLeakCheck(samples);
-    const sites = before && after ? topGrowingSites(before, after, { top: TOP_SITES, resolveFile: sourceFileResolver(options.sourceMapper) }) : [];
+    const sites = before && after ? topGrowingSites(before, after, { top: TOP_SITES, resolveFile: options.resolveFile ?? sourceFileResolver(options.sourceMapper) }) : [];
     return {
       samples,
       ...verdict,

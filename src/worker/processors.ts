@@ -61,6 +61,8 @@ export interface LeakCheckProcessorOptions {
   gate: ExclusiveGate;
   memoryProfilingEnabled: boolean;
   sourceMapper?: SourceMapper;
+  /** How heap-profile files are reported (the pipeline's own files relative to its project root). */
+  resolveFile?: (file: string) => string;
 }
 
 /**
@@ -81,14 +83,15 @@ export function createLeakCheckProcessor(options: LeakCheckProcessorOptions) {
       const result = await runLeakCheck({
         iterations: data.iterations,
         iterate: async (iteration) => {
-          const output = await options.pipeline.run(input, { explainSql: false });
+          const output = await options.pipeline.run(input, { explainSql: false, job: { id: `${job.id}:${iteration}`, attempt: job.attemptsMade + 1 } });
           if (data.retainLeak) {
-            retainInLeakyCache(`${job.id}:${iteration}`, output, [output.answer, ...output.sources.map((source) => source.title)]);
+            retainInLeakyCache(`${job.id}:${iteration}`, output, [output.answer, ...output.sources.map((source) => source.title ?? source.id)]);
           }
         },
         onSample: (sample) => job.updateProgress(sample),
         memoryProfilingEnabled: options.memoryProfilingEnabled,
         sourceMapper: options.sourceMapper,
+        resolveFile: options.resolveFile,
         runAlone: (work) => options.gate.exclusive(work),
       });
       span.setAttributes({

@@ -50,9 +50,10 @@ export async function runProfiledWhenSelected(
   });
   span.setAttribute('profiling.selected', decision.profile);
 
+  const runFor = { id: job.id ?? 'unknown', attempt: job.attemptsMade + 1 };
   const startedAt = performance.now();
   if (!decision.profile || !deps.profiler) {
-    const result = await deps.gate.shared(() => deps.pipeline.run(data, { explainSql: false }));
+    const result = await deps.gate.shared(() => deps.pipeline.run(data, { explainSql: false, job: runFor }));
     const durationMs = performance.now() - startedAt;
     deps.overhead.record(Date.now(), durationMs, 0);
     if (durationMs > deps.profiling.slowJobMs && data.profile === 'auto') await deps.slowJobs.markSlow(fingerprint(), durationMs);
@@ -60,7 +61,7 @@ export async function runProfiledWhenSelected(
   }
 
   const profiler = deps.profiler;
-  const profiled = await deps.gate.exclusive(() => profiler.profile(job.id ?? 'unknown', () => deps.pipeline.run(data, { explainSql: true })));
+  const profiled = await deps.gate.exclusive(() => profiler.profile(job.id ?? 'unknown', () => deps.pipeline.run(data, { explainSql: true, job: runFor })));
   for (const finding of profiled.value.findings ?? []) deps.metrics.sqlFindingsTotal.inc({ rule: finding.rule, severity: finding.severity });
   deps.overhead.record(Date.now(), performance.now() - startedAt, profiled.profilingMs);
   await deps.slowJobs.forget(fingerprint());

@@ -62,7 +62,12 @@ export async function createWorkerRuntime(config: RagscopeConfig, logger: Logger
     opened.push(() => pipeline.close());
     const runtime = await wire(config, logger, options, pipeline, opened);
     let closing: Promise<void> | undefined;
-    return { ...runtime, close: () => (closing ??= closeOpened()) };
+    const close = (): Promise<void> => {
+      // ctx.signal first, so a long job can stop early while the workers wait for it.
+      pipeline.abort?.();
+      return closeOpened();
+    };
+    return { ...runtime, close: () => (closing ??= close()) };
   } catch (error) {
     await closeOpened().catch(() => undefined);
     throw error;
@@ -86,6 +91,7 @@ async function wire(
     outputDir: config.profiling.outputDir,
     top: config.profiling.top,
     warn: (message) => logger.warn(message),
+    sourceRoot: pipeline.sourceRoot,
   }).catch((error: Error) => {
     logger.warn({ err: error.message }, 'per-job CPU profiling unavailable; jobs run unprofiled');
     return undefined;
@@ -114,6 +120,7 @@ async function wire(
       gate,
       memoryProfilingEnabled: config.profiling.memoryEnabled,
       sourceMapper: profiler?.sourceMapper,
+      resolveFile: profiler?.resolveFile,
     }),
   };
 

@@ -69,8 +69,8 @@ describe('the Datadog wire', () => {
     const result = await foreignJob(`00-${traceId}-${parentSpanId}-01`);
     expect(result.traceId).toBe(traceId);
 
-    const spans = await exported(traceId, ['rag.job', ...STAGES]);
-    expect(spans.map((span) => span.name).sort()).toEqual(['rag.job', ...STAGES].sort());
+    const spans = await exported(traceId, ['rag.job', ...STAGES, 'rag.sql']);
+    expect(spans.map((span) => span.name).sort()).toEqual(['rag.job', ...STAGES, 'rag.sql'].sort());
     for (const span of spans) {
       expect(span.meta['_dd.p.tid'], span.name).toBe(traceId.slice(0, 16));
       expect(span.traceId.slice(16), span.name).toBe(traceId.slice(16));
@@ -188,11 +188,13 @@ describe('the Datadog wire', () => {
   it('span types, and the job span top-level and measured so trace metrics count it', async () => {
     const traceId = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
     await foreignJob(`00-${traceId}-1111111111111111-01`);
-    const spans = await exported(traceId, ['rag.job', ...STAGES]);
+    const spans = await exported(traceId, ['rag.job', ...STAGES, 'rag.sql']);
     expect(Object.fromEntries(spans.map((span) => [span.name, span.type]))).toEqual({
       'rag.job': 'worker',
       'rag.embed': 'custom',
       'rag.retrieve': 'sql',
+      // The retrieve statement, run through ctx.sql.
+      'rag.sql': 'sql',
       'rag.rerank': 'custom',
       'rag.generate': 'custom',
     });
@@ -228,8 +230,8 @@ describe('the Datadog wire', () => {
     expect(Math.abs(Number.parseInt(upper.slice(0, 8), 16) - Date.now() / 1000)).toBeLessThan(3600);
     expect(output.result.traceId).toBe(output.traceId);
 
-    const spans = await exported(output.traceId, ['rag.enqueue', 'rag.job', ...STAGES]);
-    expect(spans).toHaveLength(6);
+    const spans = await exported(output.traceId, ['rag.enqueue', 'rag.job', ...STAGES, 'rag.sql']);
+    expect(spans).toHaveLength(7);
     const enqueue = only(spans, 'rag.enqueue');
     const job = only(spans, 'rag.job');
     expect(enqueue.parentId).toBeUndefined();

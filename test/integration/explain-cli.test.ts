@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDocumentStore } from '../../src/pipeline/store/open-store';
 import type { DocumentStore } from '../../src/pipeline/store/document-store';
+import type { SqlClient } from '../../src/db/sql-client';
 import { SAMPLE_CORPUS } from '../../src/pipeline/corpus';
 import { TEST_DATABASE_URL, uniqueSchema } from '../helpers/env';
 import { runCli, type CliRun } from '../helpers/processes';
@@ -9,7 +10,7 @@ import { runCli, type CliRun } from '../helpers/processes';
 describe('ragscope explain', () => {
   const schema = uniqueSchema('explaincli');
   const serverEnv = { DATABASE_URL: TEST_DATABASE_URL, RAGSCOPE_DB_SCHEMA: schema };
-  let store: DocumentStore;
+  let store: DocumentStore<SqlClient>;
 
   const expectUserError = (run: CliRun) => {
     expect(run.code, run.stderr).toBe(1);

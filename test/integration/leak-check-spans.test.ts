@@ -1,7 +1,7 @@
 import { SpanKind } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config';
-import { STAGES } from '../../src/pipeline/pipeline';
+import { STAGES } from '../../src/pipeline/sample-pipeline';
 import { startLocalIntake, type LocalIntake } from '../../src/telemetry/intake/intake-server';
 import { inSpan, withoutSpans } from '../../src/telemetry/spans';
 import { flushTraces, initTracing } from '../../src/telemetry/tracing';

@@ -6,7 +6,7 @@ import { QUEUES } from '../../contracts/queues';
 import { startLocalIntake } from '../../telemetry/intake/intake-server';
 import { renderWaterfall } from '../../telemetry/intake/waterfall';
 import type { ExportedSpan } from '../../telemetry/intake/exported-span';
-import { STAGES } from '../../pipeline/pipeline';
+import { STAGES } from '../../pipeline/sample-pipeline';
 import { flushTraces, initTracing } from '../../telemetry/tracing';
 import { formatLeakCheckResult, formatQueryResult } from '../format';
 import { closeInOrder, shutdownSignal } from '../lifecycle';
@@ -58,10 +58,10 @@ export function registerDemoCommand(program: Command): void {
         };
         initTracing(config, { flushIntervalMs: 200 });
         const logger = createLogger(config.logLevel, 'ragscope-demo');
-        const { startWorkers } = await import('../../../workers');
-        const { RagscopeProducer } = await import('../../queue/producer');
-        const { HeapSamplingScheduler } = await import('../../memory/heap-sampling-scheduler');
-        const { buildServer } = await import('../../server/app');
+        const { startWorkers } = await import('../../../workers/index.js');
+        const { RagscopeProducer } = await import('../../queue/producer.js');
+        const { HeapSamplingScheduler } = await import('../../memory/heap-sampling-scheduler.js');
+        const { buildServer } = await import('../../server/app.js');
 
         const producer = new RagscopeProducer(config);
         const running = await startWorkers(config, logger);

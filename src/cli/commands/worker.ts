@@ -11,17 +11,18 @@ export function registerWorkerCommand(program: Command): void {
     .command('worker')
     .description('run BullMQ workers for the rag-query and leak-check queues until SIGTERM/SIGINT')
     .option('-c, --concurrency <n>', 'rag-query jobs processed at once (default RAGSCOPE_WORKER_CONCURRENCY or 2)', integerOption(1, 64))
+    .option('-p, --pipeline <module>', 'pipeline module to run: compiled JavaScript exporting definePipeline() (default RAGSCOPE_PIPELINE, else the sample pipeline)')
     .addOption(
       new Option('-q, --queues <names...>', 'queues to consume, for dedicated pools (default: all)').choices([QUEUES.ragQuery, QUEUES.leakCheck]),
     )
     .action(
-      runCommand(async (options: { concurrency?: number; queues?: QueueName[] }) => {
+      runCommand(async (options: { concurrency?: number; queues?: QueueName[]; pipeline?: string }) => {
         const config = loadConfig();
         initTracing(config);
         const logger = createLogger(config.logLevel, 'ragscope-worker');
         // Loaded after tracing starts, so the pipeline's modules see the registered provider.
-        const { startWorkers } = await import('../../../workers');
-        const running = await startWorkers(config, logger, { concurrency: options.concurrency, queues: options.queues });
+        const { startWorkers } = await import('../../../workers/index.js');
+        const running = await startWorkers(config, logger, { concurrency: options.concurrency, queues: options.queues, pipeline: options.pipeline });
         await runUntilSignal([{ name: 'worker', close: () => running.close() }], {
           logger,
           stopping: 'shutting down: finishing active jobs',

@@ -1,4 +1,4 @@
-import type { SqlClient } from '../../db/sql-client';
+import type { PipelineSql } from '../traced-sql';
 import type { Candidate } from '../rerank';
 import { tokenize } from '../embed';
 
@@ -23,11 +23,14 @@ const SCHEMA_LOCK_KEY = 727_001;
  * Documents with a full-text index: a tsvector generated from title (weight A) and body (weight B),
  * indexed with GIN so `@@` is an index lookup, not a scan.
  */
-export class DocumentStore {
+/** What the store needs of a SQL client: `ctx.sql` in a pipeline, a plain SqlClient in tools and tests. */
+export type StoreSql = Pick<PipelineSql, 'kind' | 'query' | 'transaction'>;
+
+export class DocumentStore<Sql extends StoreSql = StoreSql> {
   private readonly table: string;
 
   constructor(
-    readonly sql: SqlClient,
+    readonly sql: Sql,
     readonly schema: string,
   ) {
     // `schema` comes from validated config (a plain lower-case identifier), never from a job.

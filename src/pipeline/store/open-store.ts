@@ -1,21 +1,19 @@
 import type { RagscopeConfig } from '../../config/config';
-import { SAMPLE_CORPUS } from '../corpus';
+import { openSqlClient, type SqlClient } from '../../db/sql-client';
+import { openSampleStore } from '../sample-pipeline';
 import { DocumentStore } from './document-store';
-import { openSqlClient } from '../../db/sql-client';
 
 /**
- * The document store a worker queries: PostgreSQL from DATABASE_URL or embedded PGlite, with the
- * schema created and the sample corpus loaded (documents already present are left as they are).
+ * The sample's document store outside a worker (`ragscope db`, `ragscope explain`, tests):
+ * PostgreSQL from DATABASE_URL or embedded PGlite, with the schema created and the sample corpus loaded.
  */
 export async function openDocumentStore(
   config: Pick<RagscopeConfig, 'databaseUrl' | 'databaseSchema'>,
-): Promise<DocumentStore> {
+): Promise<DocumentStore<SqlClient>> {
   const sql = await openSqlClient(config);
   try {
-    const store = new DocumentStore(sql, config.databaseSchema);
-    await store.ensureSchema();
-    await store.insert([...SAMPLE_CORPUS]);
-    return store;
+    await openSampleStore(sql, config.databaseSchema);
+    return new DocumentStore(sql, config.databaseSchema);
   } catch (error) {
     await sql.close().catch(() => undefined);
     throw error;

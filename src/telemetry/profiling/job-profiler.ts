@@ -17,14 +17,23 @@ const DIST_DIR = path.join(PACKAGE_ROOT, 'dist') + path.sep;
  * TypeScript file beside the build. Without that map its line numbers are JavaScript lines, and
  * the `.js` name stays: a `.ts` name on a `.js` line number sends the reader to the wrong line.
  */
-export function sourceFileResolver(sourceMapper: Pick<SourceMapper, 'hasMappingInfo'> | undefined): (file: string) => string {
+export function sourceFileResolver(
+  sourceMapper: Pick<SourceMapper, 'hasMappingInfo'> | undefined,
+  /**
+   * The pipeline's project root when it is not ragscope's (`--pipeline`, an installed package): that
+   * project's files are reported relative to it, not as absolute paths.
+   */
+  sourceRoot?: string,
+): (file: string) => string {
+  const ownRoot = !sourceRoot || path.resolve(sourceRoot) === PACKAGE_ROOT;
   return (file) => {
     let source = file;
     if (file.startsWith(DIST_DIR) && file.endsWith('.js') && sourceMapper?.hasMappingInfo(file)) {
       const candidate = path.join(PACKAGE_ROOT, file.slice(DIST_DIR.length, -'.js'.length) + '.ts');
       if (existsSync(candidate)) source = candidate;
     }
-    return reportPath(source, PACKAGE_ROOT);
+    const reported = reportPath(source, PACKAGE_ROOT);
+    return ownRoot || !(path.isAbsolute(reported) || reported.startsWith('file://')) ? reported : reportPath(reported, sourceRoot);
   };
 }
 
@@ -35,9 +44,13 @@ export function sourceFileResolver(sourceMapper: Pick<SourceMapper, 'hasMappingI
 export async function loadBuildSourceMaps(
   warn: (message: string) => void,
   buildDir = path.join(PACKAGE_ROOT, 'dist'),
+  /** A pipeline's project root besides ragscope's: its own build's maps (the walk skips node_modules). */
+  sourceRoot?: string,
 ): Promise<SourceMapper | undefined> {
+  const searchDirs = [buildDir];
+  if (sourceRoot && path.resolve(sourceRoot) !== PACKAGE_ROOT) searchDirs.push(sourceRoot);
   try {
-    return await SourceMapper.create([buildDir]);
+    return await SourceMapper.create(searchDirs);
   } catch (error) {
     warn(`source maps of the build could not be read (${(error as Error).message}): hotspots name compiled .js files and lines`);
     return undefined;
@@ -59,6 +72,8 @@ export interface JobProfilerOptions {
   intervalMicros?: number;
   /** Where a degraded start (no source maps) is said. */
   warn: (message: string) => void;
+  /** The pipeline's project root, when it is not ragscope's (see sourceFileResolver). */
+  sourceRoot?: string;
 }
 
 /**
@@ -69,14 +84,19 @@ export class JobProfiler {
   /** Our own profile running now: then the wall profiler is busy with us, not held by dd-trace. */
   private ownProfiles = 0;
 
+  /** A profiled frame's file as results show it; shared with heap profiles of the same process. */
+  readonly resolveFile: (file: string) => string;
+
   private constructor(
     private readonly options: JobProfilerOptions,
     /** Maps compiled positions to TypeScript ones; shared with heap profiles of the same process. */
     readonly sourceMapper: SourceMapper | undefined,
-  ) {}
+  ) {
+    this.resolveFile = sourceFileResolver(sourceMapper, options.sourceRoot);
+  }
 
   static async create(options: JobProfilerOptions): Promise<JobProfiler> {
-    const sourceMapper = await loadBuildSourceMaps(options.warn);
+    const sourceMapper = await loadBuildSourceMaps(options.warn, undefined, options.sourceRoot);
     await mkdir(options.outputDir, { recursive: true });
     return new JobProfiler(options, sourceMapper);
   }
@@ -124,7 +144,7 @@ export class JobProfiler {
     const startedAt = performance.now();
     const profilePath = path.join(this.options.outputDir, `job-${jobId.replace(/[^A-Za-z0-9_-]/g, '_')}-${Date.now()}.pprof`);
     await writeFile(profilePath, await encode(profile));
-    const hotspots = timeHotspots(rankHotspots(profile, { top: this.options.top, resolveFile: sourceFileResolver(this.sourceMapper) }));
+    const hotspots = timeHotspots(rankHotspots(profile, { top: this.options.top, resolveFile: this.resolveFile }));
     profilingMs += performance.now() - startedAt;
     return { value, hotspots, profilePath, profilingMs: Math.round(profilingMs * 100) / 100 };
   }

@@ -1,0 +1,113 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Span } from '@opentelemetry/api';
+import type { PlanFinding } from '../contracts/plan-finding';
+import type { SqlClient } from '../db/sql-client';
+import { explainWithFindings } from '../sql-plans/explain-with-findings';
+import { inSpan } from '../telemetry/spans';
+
+/** The SQL client a pipeline gets as `ctx.sql`: every statement a `rag.sql` span with `db.statement`. */
+export interface PipelineSql {
+  /** `server` for DATABASE_URL, `pglite` for the embedded default. */
+  readonly kind: 'server' | 'pglite';
+  /** Parameters are always bind values (`$1`, `$2`, …), never spliced into the text. */
+  query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: Row[] }>;
+  /** Runs `work` in one transaction on one connection; rolls back if it throws. */
+  transaction<T>(work: (tx: Pick<PipelineSql, 'query'>) => Promise<T>): Promise<T>;
+}
+
+/** What one job run collects from its statements: whether to EXPLAIN them, and what the plan rules found. */
+export interface SqlRunScope {
+  explain: boolean;
+  /** Statements whose plan was captured. */
+  explained: number;
+  findings: PlanFinding[];
+}
+
+/**
+ * The run a statement belongs to, found from the async context: `ctx.sql` is one object for the
+ * worker's life (a pipeline may keep it in its state, as the sample's document store does), while
+ * profiled runs, and only they, EXPLAIN what they query.
+ */
+const runScope = new AsyncLocalStorage<SqlRunScope>();
+
+export function withSqlRunScope<T>(scope: SqlRunScope, work: () => Promise<T>): Promise<T> {
+  return runScope.run(scope, work);
+}
+
+/** Statements worth a plan: reads. A write is not EXPLAINed (ANALYZE would execute it a second time). */
+const READ_STATEMENT = /^\s*(\(\s*)*(select|with|values|table)\b/i;
+
+export interface TracedSqlClient extends PipelineSql {
+  /** Where the data lives, safe to print; undefined until the first statement opened it. */
+  description(): string | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * `ctx.sql` over the configured database, opened on first use (a pipeline without SQL never pays
+ * for PGlite's start-up). Each statement is a `rag.sql` span (type sql); in a profiled run, each
+ * read is also EXPLAINed (ANALYZE, in a rolled-back read-only transaction) and its findings go to
+ * the run's result.
+ */
+export function tracedSqlClient(kind: PipelineSql['kind'], open: () => Promise<SqlClient>): TracedSqlClient {
+  let opening: Promise<SqlClient> | undefined;
+  let opened: SqlClient | undefined;
+  const client = async (): Promise<SqlClient> => {
+    opening ??= open().then((sql) => (opened = sql));
+    try {
+      return await opening;
+    } catch (error) {
+      opening = undefined;
+      throw error;
+    }
+  };
+
+  const traced = <Row>(statement: string, params: unknown[] | undefined, run: () => Promise<{ rows: Row[] }>, explainable: boolean) =>
+    // Outside a job (a pipeline's setup loading its tables) a statement would start a trace of its own per row batch.
+    runScope.getStore() === undefined
+      ? run()
+      : inSpan('rag.sql', { type: 'sql', attributes: { 'db.system': 'postgresql', 'db.statement': statement, 'db.backend': kind } }, async (span) => {
+      const result = await run();
+      span.setAttribute('db.rows', result.rows.length);
+      const scope = runScope.getStore();
+      if (explainable && scope?.explain && READ_STATEMENT.test(statement)) await explainInto(scope, span, await client(), statement, params ?? []);
+      return result;
+    });
+
+  return {
+    kind,
+    description: () => opened?.description,
+    query: async <Row>(statement: string, params?: unknown[]) => {
+      const sql = await client();
+      return traced(statement, params, () => sql.query<Row>(statement, params), true);
+    },
+    transaction: async (work) => {
+      const sql = await client();
+      // A statement inside a transaction may depend on what the transaction did before it, so it is traced, not EXPLAINed.
+      return sql.transaction((tx) =>
+        work({ query: <Row>(statement: string, params?: unknown[]) => traced(statement, params, () => tx.query<Row>(statement, params), false) }),
+      );
+    },
+    close: async () => {
+      const sql = opening ? await opening.catch(() => undefined) : undefined;
+      await sql?.close();
+    },
+  };
+}
+
+async function explainInto(scope: SqlRunScope, span: Span, sql: SqlClient, statement: string, params: unknown[]): Promise<void> {
+  try {
+    const explained = await explainWithFindings(sql, statement, params);
+    span.setAttributes({
+      'db.plan.node_type': explained.plan.Plan['Node Type'],
+      'db.plan.rows': explained.plan.Plan['Actual Rows'] ?? 0,
+      'db.plan.execution_ms': explained.executionMs,
+      'db.plan.findings': explained.findings.length,
+    });
+    scope.explained++;
+    scope.findings.push(...explained.findings);
+  } catch (error) {
+    // A plan is a diagnostic: failing to capture one must not fail the job.
+    span.addEvent('explain failed', { 'exception.message': (error as Error).message });
+  }
+}
