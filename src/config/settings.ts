@@ -128,7 +128,7 @@ export const settings = {
     env: 'RAGSCOPE_MAX_WAITING',
     schema: integerIn(0, 10_000_000),
     default: '5000',
-    doc: 'Backpressure: with this many jobs waiting in a queue, enqueues are refused (HTTP 429 with Retry-After, CLI exit 75) and nothing is added; 0 = no cap. 5000 ≈ 6 MB of Redis and a few minutes of work for one 2-core host.',
+    doc: 'Backpressure: with this many jobs waiting in a queue, enqueues are refused (HTTP 429 with Retry-After, CLI exit 75) and nothing is added; 0 = no cap. 5000 ≈ 4.5 MB of Redis and ~20 s of work for one worker on a 2-core host (measured, README).',
   }),
   queuePrefix: setting({
     env: 'RAGSCOPE_QUEUE_PREFIX',
@@ -471,8 +471,8 @@ export const settings = {
     rateLimitMax: setting({
       env: 'RAGSCOPE_RATE_LIMIT_MAX',
       schema: integerIn(0, 1_000_000),
-      default: '1200',
-      doc: 'Requests to the job and memory API per client and window (a client: the API token when given and right, else the IP); more get 429 with Retry-After. 0 = no limit. Counted per `serve` process.',
+      default: '3000',
+      doc: 'Requests to the job and memory API per client and window (a client: the API token when given and right, else the IP); more get 429 with Retry-After. 0 = no limit. Counted per `serve` process; 3000 a minute stays below what one worker drains.',
     }),
     rateLimitWindowSeconds: setting({
       env: 'RAGSCOPE_RATE_LIMIT_WINDOW_SECONDS',

@@ -50,10 +50,29 @@ export async function registerBoard(
   });
 }
 
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
+/** Query parameters the board URL-decodes a second time: a stray `%` there throws (a 500). */
+const DECODED_AGAIN = new Set(['activeQueue', 'queueName']);
+
+/** Why a query value is refused, or undefined: control characters (a NUL breaks the board's JSON parsing) and undecodable text. */
+function badQueryValue(name: string, value: string): string | undefined {
+  if (CONTROL_CHARACTERS.test(name)) return 'a query parameter name has control characters';
+  if (CONTROL_CHARACTERS.test(value)) return `${name}: control characters are not allowed`;
+  if (DECODED_AGAIN.has(name)) {
+    try {
+      decodeURIComponent(value);
+    } catch {
+      return `${name}: not valid URL-encoded text`;
+    }
+  }
+  return undefined;
+}
+
 /**
- * User input the board would hand to Redis unchecked: a job id that is one of BullMQ's own keys
- * (WRONGTYPE), and paging beyond what LRANGE takes. Ids are answered 404 like GET /jobs/:id; paging
- * is clamped, since the board's UI builds those numbers itself.
+ * User input the board would hand to Redis or to its own parsing unchecked: a job id that is one
+ * of BullMQ's own keys (WRONGTYPE), paging beyond what LRANGE takes, query values with control
+ * characters or broken escapes (found by fuzzing: each was a 500). Ids are answered 404 like GET
+ * /jobs/:id, bad values 400; paging is clamped, since the board's UI builds those numbers itself.
  */
 async function boardInputGuard(request: FastifyRequest, reply: FastifyReply): Promise<void> {
   const { jobId } = (request.params ?? {}) as { jobId?: string };
@@ -63,6 +82,15 @@ async function boardInputGuard(request: FastifyRequest, reply: FastifyReply): Pr
   }
   const query = request.query as Record<string, unknown> | undefined;
   if (!query) return;
+  for (const [name, raw] of Object.entries(query)) {
+    for (const value of Array.isArray(raw) ? raw : [raw]) {
+      const problem = typeof value === 'string' ? badQueryValue(name, value) : undefined;
+      if (problem) {
+        await reply.code(400).send({ error: problem.slice(0, 200) });
+        return;
+      }
+    }
+  }
   for (const [name, max] of [['page', BOARD_PAGING.maxPage], ['jobsPerPage', BOARD_PAGING.maxJobsPerPage]] as const) {
     // Numbers in any form the board accepts (`1e30` too); what is not a number stays for the board's own 400.
     const value = typeof query[name] === 'string' ? Number(query[name]) : Number.NaN;

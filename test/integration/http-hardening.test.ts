@@ -148,6 +148,11 @@ describe('HTTP API hardening', () => {
     '/admin/queues/api/queues?activeQueue=rag-query&status=completed&jobsPerPage=-5',
     '/admin/queues/api/queues?activeQueue=rag-query&status=completed&jobsPerPage=100000000000',
     '/admin/queues/api/queues?activeQueue=rag-query&status=completed&page=99999999999&jobsPerPage=99999999999',
+    // Found by the fuzz test: a broken escape the board decodes again, a NUL in a value.
+    '/admin/queues/api/queues?activeQueue=%25zz',
+    '/admin/queues/api/job-schedulers?queueName=%25',
+    '/admin/queues/api/queues?activeQueue=rag-query&status=%00',
+    '/admin/queues/api/queues?status=%00',
   ];
 
   it.each(BOARD_PATHS)('Bull Board %s → no 500, no Redis or Lua details', async (url) => {

@@ -39,7 +39,7 @@ describe('loadConfig', () => {
       agentConfigured: false,
       metricsPort: undefined,
       metricsHost: '127.0.0.1',
-      server: { apiToken: undefined, adminUser: 'admin', adminPassword: undefined, boardWrite: false, rateLimitMax: 1200, rateLimitWindowSeconds: 60, bodyLimitBytes: 65536 },
+      server: { apiToken: undefined, adminUser: 'admin', adminPassword: undefined, boardWrite: false, rateLimitMax: 3000, rateLimitWindowSeconds: 60, bodyLimitBytes: 65536 },
       memory: { sampleIntervalMs: 3_600_000, workerId: undefined, forceGc: false, leakThresholdMbPerHour: 10, seriesMaxSamples: 168, alertUrl: undefined },
       profiling: {
         capturePct: 1,
