@@ -1,13 +1,30 @@
+import type { PlanFinding } from '../contracts/plan-finding';
 import type { RagQueryData, RagQueryResult } from '../contracts/rag-query';
 
-export type PipelineResult = Omit<RagQueryResult, 'traceId' | 'profiling' | 'hotspots' | 'profilePath'>;
+export type PipelineResult = Omit<RagQueryResult, 'traceId' | 'profiling' | 'hotspots' | 'profilePath' | 'findings'>;
+
+/** A statement's plan as a job reports it. */
+export interface StatementPlan {
+  nodeType: string;
+  rows: number;
+  executionMs: number;
+  findings: PlanFinding[];
+}
+
+/** A SQL statement a run wants planned: the pipeline knows its SQL client, the worker knows when. */
+export interface PlanRequest {
+  statement: string;
+  explain(): Promise<StatementPlan>;
+}
 
 export interface PipelineRunOptions {
   /**
-   * Also capture EXPLAIN ANALYZE of the pipeline's SQL (run again, in a rolled-back read-only
-   * transaction) and return the findings. Costs a second execution, so only profiled jobs ask.
+   * Receives the read statements a run wants planned. EXPLAIN ANALYZE executes a statement again
+   * (in a rolled-back read-only transaction), so only profiled jobs pass this, and they run the
+   * plans after their profile has stopped: inside it, the second execution would be charged to the
+   * job's own hotspots (on PGlite, under load, it out-weighed the planted O(n²) rerank).
    */
-  explainSql: boolean;
+  requestPlan?: (request: PlanRequest) => void;
   /** The job this run is for (`ctx.job`). */
   job: { id: string; attempt: number };
 }

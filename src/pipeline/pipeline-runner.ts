@@ -33,7 +33,7 @@ const SPAN_TYPES: ReadonlySet<string> = new Set<DatadogSpanType>(['sql', 'worker
 /**
  * Runs a `definePipeline` definition's setup and wraps it as the JobPipeline the worker machinery
  * runs: per job a context (stages, traced SQL, logger, signal, job), the result checked, stage
- * timings and SQL findings added. The sample pipeline goes through here like any user's.
+ * timings added, SQL reads handed on to be planned. The sample pipeline goes through here like any user's.
  */
 export async function openDefinedPipeline<State>(definition: PipelineDefinition<State>, options: OpenPipelineOptions): Promise<JobPipeline> {
   const sql = tracedSqlClient(options.config.databaseUrl ? 'server' : 'pglite', () => openSqlClient(options.config));
@@ -56,7 +56,7 @@ export async function openDefinedPipeline<State>(definition: PipelineDefinition<
     sourceRoot: options.sourceRoot,
     run: async (data, runOptions) => {
       const stages: StageTiming[] = [];
-      const scope: SqlRunScope = { explain: runOptions.explainSql, explained: 0, findings: [] };
+      const scope: SqlRunScope = { requestPlan: runOptions.requestPlan };
       const context: PipelineContext<State> = {
         ...setupContext,
         logger: logger.child({ jobId: runOptions.job.id }),
@@ -71,7 +71,7 @@ export async function openDefinedPipeline<State>(definition: PipelineDefinition<
       const checked = pipelineOutputSchema.safeParse(output);
       if (!checked.success) throw new PipelineResultError(definition.name, describeIssues(checked.error));
       const result: PipelineResult = { answer: checked.data.answer, sources: checked.data.sources, stages };
-      return scope.explained > 0 ? { ...result, findings: scope.findings } : result;
+      return result;
     },
     close: async () => {
       shutdown.abort();

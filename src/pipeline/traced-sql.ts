@@ -1,9 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Span } from '@opentelemetry/api';
-import type { PlanFinding } from '../contracts/plan-finding';
 import type { SqlClient } from '../db/sql-client';
 import { explainWithFindings } from '../sql-plans/explain-with-findings';
 import { inSpan } from '../telemetry/spans';
+import type { PipelineRunOptions, PlanRequest } from './job-pipeline';
 
 /** The SQL client a pipeline gets as `ctx.sql`: every statement a `rag.sql` span with `db.statement`. */
 export interface PipelineSql {
@@ -15,18 +14,15 @@ export interface PipelineSql {
   transaction<T>(work: (tx: Pick<PipelineSql, 'query'>) => Promise<T>): Promise<T>;
 }
 
-/** What one job run collects from its statements: whether to EXPLAIN them, and what the plan rules found. */
+/** One job run's statements: where its reads are handed to be planned (profiled runs only). */
 export interface SqlRunScope {
-  explain: boolean;
-  /** Statements whose plan was captured. */
-  explained: number;
-  findings: PlanFinding[];
+  requestPlan?: PipelineRunOptions['requestPlan'];
 }
 
 /**
  * The run a statement belongs to, found from the async context: `ctx.sql` is one object for the
  * worker's life (a pipeline may keep it in its state, as the sample's document store does), while
- * profiled runs, and only they, EXPLAIN what they query.
+ * profiled runs, and only they, have what they query planned.
  */
 const runScope = new AsyncLocalStorage<SqlRunScope>();
 
@@ -46,8 +42,8 @@ export interface TracedSqlClient extends PipelineSql {
 /**
  * `ctx.sql` over the configured database, opened on first use (a pipeline without SQL never pays
  * for PGlite's start-up). Each statement is a `rag.sql` span (type sql); in a profiled run, each
- * read is also EXPLAINed (ANALYZE, in a rolled-back read-only transaction) and its findings go to
- * the run's result.
+ * read is also handed to the worker to be EXPLAINed (ANALYZE, in a rolled-back read-only
+ * transaction) once the profile has stopped, and its findings go to the run's result.
  */
 export function tracedSqlClient(kind: PipelineSql['kind'], open: () => Promise<SqlClient>): TracedSqlClient {
   let opening: Promise<SqlClient> | undefined;
@@ -69,8 +65,8 @@ export function tracedSqlClient(kind: PipelineSql['kind'], open: () => Promise<S
       : inSpan('rag.sql', { type: 'sql', attributes: { 'db.system': 'postgresql', 'db.statement': statement, 'db.backend': kind } }, async (span) => {
       const result = await run();
       span.setAttribute('db.rows', result.rows.length);
-      const scope = runScope.getStore();
-      if (explainable && scope?.explain && READ_STATEMENT.test(statement)) await explainInto(scope, span, await client(), statement, params ?? []);
+      const requestPlan = runScope.getStore()?.requestPlan;
+      if (explainable && requestPlan && READ_STATEMENT.test(statement)) requestPlan(planRequest(client, statement, params ?? []));
       return result;
     });
 
@@ -95,19 +91,17 @@ export function tracedSqlClient(kind: PipelineSql['kind'], open: () => Promise<S
   };
 }
 
-async function explainInto(scope: SqlRunScope, span: Span, sql: SqlClient, statement: string, params: unknown[]): Promise<void> {
-  try {
-    const explained = await explainWithFindings(sql, statement, params);
-    span.setAttributes({
-      'db.plan.node_type': explained.plan.Plan['Node Type'],
-      'db.plan.rows': explained.plan.Plan['Actual Rows'] ?? 0,
-      'db.plan.execution_ms': explained.executionMs,
-      'db.plan.findings': explained.findings.length,
-    });
-    scope.explained++;
-    scope.findings.push(...explained.findings);
-  } catch (error) {
-    // A plan is a diagnostic: failing to capture one must not fail the job.
-    span.addEvent('explain failed', { 'exception.message': (error as Error).message });
-  }
+function planRequest(client: () => Promise<SqlClient>, statement: string, params: unknown[]): PlanRequest {
+  return {
+    statement,
+    explain: async () => {
+      const explained = await explainWithFindings(await client(), statement, params);
+      return {
+        nodeType: explained.plan.Plan['Node Type'],
+        rows: explained.plan.Plan['Actual Rows'] ?? 0,
+        executionMs: explained.executionMs,
+        findings: explained.findings,
+      };
+    },
+  };
 }

@@ -83,7 +83,7 @@ export function createLeakCheckProcessor(options: LeakCheckProcessorOptions) {
       const result = await runLeakCheck({
         iterations: data.iterations,
         iterate: async (iteration) => {
-          const output = await options.pipeline.run(input, { explainSql: false, job: { id: `${job.id}:${iteration}`, attempt: job.attemptsMade + 1 } });
+          const output = await options.pipeline.run(input, { job: { id: `${job.id}:${iteration}`, attempt: job.attemptsMade + 1 } });
           if (data.retainLeak) {
             retainInLeakyCache(`${job.id}:${iteration}`, output, [output.answer, ...output.sources.map((source) => source.title ?? source.id)]);
           }

@@ -178,11 +178,18 @@ describe('the Datadog wire', () => {
       expect(file).not.toContain(REPO_ROOT);
       expect(path.isAbsolute(file), file).toBe(false);
     }
-    const [job] = await exported(traceId, ['rag.job']).then((spans) => spans.filter((span) => span.name === 'rag.job'));
-    const topLine = job!.meta['profiling.top_line']!;
+    const spans = await exported(traceId, ['rag.job', 'sql.explain']);
+    const job = only(spans, 'rag.job');
+    const topLine = job.meta['profiling.top_line']!;
     expect(topLine).toBe(`${result.hotspots![0]!.file}:${result.hotspots![0]!.line}`);
     expect(topLine).not.toContain(REPO_ROOT);
     expect(topLine.startsWith('/')).toBe(false);
+    // The retrieve statement's plan: taken after the profile stopped, its own span under rag.job.
+    const explain = only(spans, 'sql.explain');
+    expect(explain.parentId).toBe(job.spanId);
+    expect(explain.type).toBe('sql');
+    expect(explain.meta['db.statement']).toMatch(/FROM\s+\S*documents/i);
+    expect(explain.metrics['db.plan.findings']).toBe(result.findings!.length);
   });
 
   it('span types, and the job span top-level and measured so trace metrics count it', async () => {
