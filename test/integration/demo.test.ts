@@ -25,11 +25,18 @@ describe('npm run demo', () => {
     expect(run.code).toBe(0);
     expect(run.stdout.match(/^answer: .*\[doc-\d{3}\]/gm)).toHaveLength(3);
     expect(run.stdout.match(/^stages: embed [\d.]+ ms \| retrieve [\d.]+ ms \| rerank [\d.]+ ms \| generate [\d.]+ ms$/gm)).toHaveLength(3);
-    expect(run.stdout.match(/^trace [0-9a-f]{32}  6 spans/gm)).toHaveLength(3);
+    expect(run.stdout.match(/^trace [0-9a-f]{32}  \d+ spans/gm)).toHaveLength(3);
+    // Each retrieve's statement is a rag.sql span; only the profiled query's plan is a sql.explain span.
+    expect(run.stdout.match(/^      rag\.sql /gm)).toHaveLength(3);
+    expect(run.stdout.match(/^    sql\.explain /gm)).toHaveLength(1);
     expect(run.stdout).toMatch(/rerank\.algorithm=quadratic-dedupe/);
     expect(run.stdout).toMatch(/^rag\.enqueue .*\n  rag\.job .*\n    rag\.embed/m);
-    // The profiled query names the planted function with its file:line, and its SQL findings.
-    expect(run.stdout).toMatch(/^hotspots \(self time\):\n.*removeNearDuplicatesQuadratic {2}src\/pipeline\/rerank\.ts:\d+/m);
+    // The profiled query names the planted function with its file:line among its hotspots, and its
+    // SQL findings. Not necessarily first: the demo's worker is cold, and on a loaded machine garbage
+    // collection or V8's tier-up can out-weigh it in one job (test/integration/profiling.test.ts
+    // checks the ranking on a warm worker).
+    const hotspots = /^hotspots \(self time\):\n((?: +[\d.]+%.*\n)+)/m.exec(run.stdout);
+    expect(hotspots?.[1]).toMatch(/removeNearDuplicatesQuadratic {2}src\/pipeline\/rerank\.ts:\d+/);
     expect(run.stdout).toMatch(/^sql finding \[\w+\] [a-z-]+: /m);
     // Both leak checks, with and without the planted leak, and the scheduler's verdict.
     expect(run.stdout).toMatch(/^no leak: [\d.]+ KB\/iteration/m);
