@@ -77,6 +77,8 @@ export interface Batch extends BatchFigures {
   round: number;
   /** CPU of the busiest Redis node during the batch, % of one core (Redis runs commands on one). */
   redisCorePct: number;
+  /** CPU of the other Redis nodes together, % of one core (0 on a single server): a queue lives on one node. */
+  redisOtherNodesPct: number;
   /** CPU time of the busiest Redis node per job, ms: 1000 over it is where that node's core would be full. */
   redisCpuMsPerJob: number;
   /** How long adding the batch took, ms: small against the batch, or the producer and not the workers set the pace. */
@@ -87,7 +89,7 @@ export interface Batch extends BatchFigures {
   machineBusyPct: number;
 }
 
-type Column = keyof Pick<Batch, 'jobsPerSecond' | 'p50Ms' | 'p95Ms' | 'runP50Ms' | 'enqueueMs' | 'redisCpuMsPerJob' | 'workerCpuMsPerJob' | 'redisCorePct' | 'machineBusyPct'>;
+type Column = keyof Pick<Batch, 'jobsPerSecond' | 'p50Ms' | 'p95Ms' | 'runP50Ms' | 'enqueueMs' | 'redisCpuMsPerJob' | 'workerCpuMsPerJob' | 'redisCorePct' | 'redisOtherNodesPct' | 'machineBusyPct'>;
 
 export type CellMedians = Record<Column, number>;
 
@@ -106,7 +108,7 @@ export interface ScaleSummary {
   clusterOverSingle?: Estimate[];
 }
 
-const COLUMNS: readonly Column[] = ['jobsPerSecond', 'p50Ms', 'p95Ms', 'runP50Ms', 'enqueueMs', 'redisCpuMsPerJob', 'workerCpuMsPerJob', 'redisCorePct', 'machineBusyPct'];
+const COLUMNS: readonly Column[] = ['jobsPerSecond', 'p50Ms', 'p95Ms', 'runP50Ms', 'enqueueMs', 'redisCpuMsPerJob', 'workerCpuMsPerJob', 'redisCorePct', 'redisOtherNodesPct', 'machineBusyPct'];
 
 /** Batches of one topology and worker count, ordered by round. */
 function series(batches: readonly Batch[], topology: Topology, workers: number): Batch[] {
@@ -216,6 +218,10 @@ export function formatScaleReport(summary: ScaleSummary): string {
     return `${TOPOLOGY_LABELS[topology]} ${fastest.redisCpuMsPerJob.toFixed(3)} ms per job, full near ${Math.round(1000 / fastest.redisCpuMsPerJob)} jobs/s`;
   });
   lines.push(`busiest Redis node's CPU (at the fastest worker count): ${redisBound.join('; ')}`);
+  if (topologies.includes('cluster')) {
+    const others = summary.cells.cluster.map((cell, index) => `${workerCounts[index]}w ${cell.redisOtherNodesPct.toFixed(1)}%`);
+    lines.push(`the other Cluster nodes together (each queue lives in one slot, so on one node): ${others.join(', ')} of one core`);
+  }
   lines.push(
     '',
     'p50/p95: enqueue → completed (job timestamp → finishedOn) of jobs enqueued at once; run p50: taken → completed, inside a worker;',

@@ -17,9 +17,9 @@
  * as medians of per-round ratios with 95% bootstrap CIs. Exits 0 when every job of every batch
  * completed, 1 otherwise; servers and workers are stopped either way. Linux only (/proc).
  *
- *   npm run build && npx tsx bench/scale.ts [--rounds 5] [--jobs 1000] [--warmup 200]
+ *   npm run build && npx tsx bench/scale.ts [--rounds 8] [--jobs 1000] [--warmup 200]
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { batchFigures, formatScaleReport, machineCpuTicks, processCpuTicks, summarise, TOPOLOGY_LABELS, type Batch, type Topology } from './scale-figures';
@@ -28,11 +28,10 @@ import { DEFAULTS, loadConfig } from '../src/config/config';
 import { JOB_NAMES, QUEUES } from '../src/contracts/queues';
 import { ragQueryDataSchema } from '../src/contracts/rag-query';
 import { RagscopeProducer } from '../src/queue/producer';
-import { startWorkerProcess, type WorkerProcess } from '../test/helpers/processes';
 import { redisBinaries, startCluster, startSingleRedis, type TestCluster, type TestRedis } from '../test/helpers/redis-topologies';
 
 const CLI = path.join(__dirname, '..', 'dist/src/cli/main.js');
-const ROUNDS = numberArgument('rounds', 5);
+const ROUNDS = numberArgument('rounds', 8);
 const JOBS = numberArgument('jobs', 1000);
 const WARMUP_JOBS = numberArgument('warmup', 200);
 const WORKER_COUNTS = [1, 2, 4] as const;
@@ -42,13 +41,15 @@ const BATCH_TIMEOUT_MS = 300_000;
 /** Worker processes loading PGlite at once; more than the cores only makes each slower. */
 const START_PARALLELISM = 2;
 const STOP_TIMEOUT_MS = 30_000;
+/** A bound against a hang: a worker loads PGlite at start-up, seconds alone, far longer on a loaded 2-core machine. */
+const READY_TIMEOUT_MS = 180_000;
 const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /** The worker processes of one topology and worker count, and the producer feeding their queue. */
 interface Fleet {
   topology: Topology;
   workers: number;
-  processes: WorkerProcess[];
+  processes: ChildProcess[];
   producer: RagscopeProducer;
   redisPids: number[];
 }
@@ -90,11 +91,59 @@ async function startLimited<T, R>(items: readonly T[], parallelism: number, star
   if (failure) throw failure.reason;
 }
 
-async function stopWorker(worker: WorkerProcess): Promise<void> {
+/** Every worker process spawned, ready or not, so an interrupted start-up leaves none behind. */
+const spawned = new Set<ChildProcess>();
+
+/**
+ * Starts `ragscope worker` from dist/, as a user runs it, and resolves once it logs that it is ready.
+ * DATABASE_URL is dropped so every worker has its own embedded PGlite: the workers share Redis alone.
+ */
+function startWorker(env: Record<string, string | undefined>): Promise<ChildProcess> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, RAGSCOPE_LOG_LEVEL: 'info' };
+  delete childEnv.DATABASE_URL;
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined) delete childEnv[name];
+    else childEnv[name] = value;
+  }
+  const child = spawn(process.execPath, [CLI, 'worker'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  spawned.add(child);
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`a worker did not become ready in ${READY_TIMEOUT_MS / 1000} s: ${output.slice(-2000)}`));
+    }, READY_TIMEOUT_MS);
+    const onExit = (code: number | null): void => {
+      clearTimeout(timer);
+      reject(new Error(`a worker exited with ${code} before it was ready: ${output.slice(-2000)}`));
+    };
+    const onData = (chunk: Buffer): void => {
+      // Only the tail is kept, for an error message; a worker logs little once ready.
+      output = (output + chunk.toString()).slice(-8000);
+      if (output.includes('"worker ready"')) {
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        resolve(child);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+/** SIGTERM (active jobs finish), SIGKILL after STOP_TIMEOUT_MS. */
+async function stopWorker(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([worker.stop(), new Promise((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)))]);
+  await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)))]);
   clearTimeout(timer);
-  if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGKILL');
+    await exited;
+  }
 }
 
 async function waitForFinished(fleet: Fleet, jobs: number): Promise<void> {
@@ -103,6 +152,8 @@ async function waitForFinished(fleet: Fleet, jobs: number): Promise<void> {
   for (;;) {
     const counts = await queue.getJobCounts('completed', 'failed');
     if ((counts.completed ?? 0) + (counts.failed ?? 0) >= jobs) return;
+    const gone = fleet.processes.find((worker) => worker.exitCode !== null || worker.signalCode !== null);
+    if (gone) throw new Error(`a worker of ${TOPOLOGY_LABELS[fleet.topology]}, ${fleet.workers} workers, exited mid-batch (${gone.exitCode ?? gone.signalCode})`);
     if (Date.now() > deadline) throw new Error(`${TOPOLOGY_LABELS[fleet.topology]}, ${fleet.workers} workers: ${JSON.stringify(counts)} of ${jobs} jobs after ${BATCH_TIMEOUT_MS / 1000} s`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -111,7 +162,7 @@ async function waitForFinished(fleet: Fleet, jobs: number): Promise<void> {
 /** Enqueues `jobs` at once, waits for all of them, and reads their timestamps and the CPU spent. */
 async function runBatch(fleet: Fleet, round: number, jobs: number): Promise<Batch> {
   const queue = await fleet.producer.queue(QUEUES.ragQuery);
-  const workerPids = fleet.processes.map((worker) => worker.child.pid);
+  const workerPids = fleet.processes.map((worker) => worker.pid);
   const redisBefore = fleet.redisPids.map(cpuTicks);
   const workersBefore = workerPids.map(cpuTicks);
   const machineBefore = machineCpuTicks(readFileSync('/proc/stat', 'utf8'));
@@ -143,6 +194,7 @@ async function runBatch(fleet: Fleet, round: number, jobs: number): Promise<Batc
     workers: fleet.workers,
     round,
     redisCorePct: (Math.max(...redisSeconds) / wallSeconds) * 100,
+    redisOtherNodesPct: ((redisSeconds.reduce((sum, seconds) => sum + seconds, 0) - Math.max(...redisSeconds)) / wallSeconds) * 100,
     redisCpuMsPerJob: (Math.max(...redisSeconds) * 1000) / jobs,
     enqueueMs,
     workerCpuMsPerJob: (workerSeconds.reduce((sum, seconds) => sum + seconds, 0) * 1000) / jobs,
@@ -155,11 +207,10 @@ async function main(): Promise<number> {
   const binaries = redisBinaries();
   if (!binaries) throw new Error('bench/scale starts its own Redis servers: install redis-server and redis-cli (apt install redis-server)');
   const fleets: Fleet[] = [];
-  const allWorkers: WorkerProcess[] = [];
   let single: TestRedis | undefined;
   let cluster: TestCluster | undefined;
   const stop = async (): Promise<void> => {
-    await Promise.all(allWorkers.map(stopWorker));
+    await Promise.all([...spawned].map(stopWorker));
     await Promise.all(fleets.map((fleet) => fleet.producer.close().catch(() => undefined)));
     single?.stop();
     cluster?.stop();
@@ -187,13 +238,12 @@ async function main(): Promise<number> {
       DD_PROFILING_CAPTURE_PCT: '0',
       RAGSCOPE_ENQUEUE_WAIT_REPLICAS: undefined,
     });
-    const started: Array<{ plan: (typeof plans)[number]; worker: WorkerProcess }> = [];
+    const started: Array<{ plan: (typeof plans)[number]; worker: ChildProcess }> = [];
     await startLimited(
       plans.flatMap((plan) => Array.from({ length: plan.workers }, (_, index) => ({ plan, index }))),
       START_PARALLELISM,
       async ({ plan, index }) => {
-        const worker = await startWorkerProcess({ ...envOf(plan), RAGSCOPE_WORKER_ID: `scale-${plan.topology}-${plan.workers}w-${index}` });
-        allWorkers.push(worker);
+        const worker = await startWorker({ ...envOf(plan), RAGSCOPE_WORKER_ID: `scale-${plan.topology}-${plan.workers}w-${index}` });
         return { plan, worker };
       },
       started,

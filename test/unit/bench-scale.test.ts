@@ -12,6 +12,7 @@ function batch(topology: Topology, workers: number, round: number, jobsPerSecond
     runP50Ms: 10,
     enqueueMs: 20,
     redisCpuMsPerJob: 0.25,
+    redisOtherNodesPct: topology === 'cluster' ? 0.5 : 0,
     redisCorePct: 5,
     workerCpuMsPerJob: 6,
     machineBusyPct: 90,
@@ -102,6 +103,7 @@ describe('bench/scale figures', () => {
     expect(report).toMatch(/Cluster \/ single: 1w 0\.90 \(0\.90–0\.90\), 2w 0\.90 .*, 4w 0\.90/);
     expect(report).toMatch(/^medians over 2 rounds$/m);
     expect(report).toMatch(/adding a batch took at most 20 ms/);
+    expect(report).toMatch(/the other Cluster nodes together .*: 1w 0\.5%, 2w 0\.5%, 4w 0\.5% of one core/);
     expect(report).toMatch(/single Redis 0\.250 ms per job, full near 4000 jobs\/s; 3-primary Cluster 0\.250 ms per job, full near 4000 jobs\/s/);
   });
 });
