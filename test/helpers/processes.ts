@@ -58,21 +58,57 @@ const READY_TIMEOUT_MS = 90_000;
 
 /** Starts a long-running `ragscope <args>` and resolves once its output contains `readyMarker`. */
 export function startLongRunning(args: string[], env: Record<string, string | undefined>, readyMarker: string): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  return startProcess(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env }, readyMarker);
+}
+
+/**
+ * Starts any long-running command (e.g. `npx ragscope worker` in an install outside the repo) and
+ * resolves once its output contains `readyMarker`.
+ */
+export function startProcess(
+  command: string,
+  args: string[],
+  options: {
+    cwd: string;
+    env: Record<string, string | undefined>;
+    /**
+     * The command runs the real process as its child (npx): start it in a process group of its
+     * own, signal the whole group, and wait until every member is gone.
+     */
+    processGroup?: boolean;
+  },
+  readyMarker: string,
+): Promise<WorkerProcess> {
+  const child = spawn(command, args, { cwd: options.cwd, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'], detached: options.processGroup });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const groupAlive = (): boolean => {
+    try {
+      process.kill(-child.pid!, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const handle: WorkerProcess = {
     child,
     output: () => output,
     stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      return exited;
+      if (!options.processGroup) {
+        if (child.exitCode === null) child.kill('SIGTERM');
+        return exited;
+      }
+      if (groupAlive()) process.kill(-child.pid!, 'SIGTERM');
+      const code = await exited;
+      await waitFor(() => (groupAlive() ? undefined : true), 60_000, `the process group of ${command} to exit`);
+      return code;
     },
   };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${args[0]} did not become ready in ${READY_TIMEOUT_MS / 1000} s:\n${output}`));
+      if (options.processGroup && groupAlive()) process.kill(-child.pid!, 'SIGKILL');
+      else child.kill('SIGKILL');
+      reject(new Error(`${[command, ...args].join(' ')} did not become ready in ${READY_TIMEOUT_MS / 1000} s:\n${output}`));
     }, READY_TIMEOUT_MS);
     const onData = (chunk: Buffer): void => {
       output += chunk;
@@ -85,7 +121,7 @@ export function startLongRunning(args: string[], env: Record<string, string | un
     child.stderr!.on('data', onData);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`${args[0]} exited with ${code} before it was ready:\n${output}`));
+      reject(new Error(`${[command, ...args].join(' ')} exited with ${code} before it was ready:\n${output}`));
     });
   });
 }

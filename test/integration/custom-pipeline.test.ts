@@ -4,11 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUES } from '../../src/contracts/queues';
 import type { LeakCheckResult } from '../../src/contracts/leak-check';
 import type { RagQueryResult } from '../../src/contracts/rag-query';
+import { definePipeline, loadConfig, RagscopeProducer, startWorker } from '../../src/index';
 import { logTraceId } from '../../src/log';
 import { startLocalIntake, type LocalIntake } from '../../src/telemetry/intake/intake-server';
 import { freePort, REDIS_URL, uniquePrefix } from '../helpers/env';
 import { REPO_ROOT, runCli, startWorkerProcess, waitFor, type WorkerProcess } from '../helpers/processes';
-import { openTestQueue, type TestQueue } from '../helpers/redis';
+import { deletePrefix, openTestQueue, type TestQueue } from '../helpers/redis';
 
 const FIXTURES = path.join(REPO_ROOT, 'test/fixtures/pipelines');
 const fixture = (name: string): string => path.relative(REPO_ROOT, path.join(FIXTURES, name));
@@ -191,5 +192,29 @@ describe('an ESM pipeline module', () => {
     expect(result.answer).toBe('esm says: hello');
     expect(result.sources).toEqual([{ id: 'echo', title: 'Echo', score: 1 }]);
     expect(result.stages.map((stage) => stage.name)).toEqual(['echo']);
+  });
+});
+
+describe('startWorker and RagscopeProducer from the package root, without the CLI', () => {
+  it('runs a definition object in this process and answers a job enqueued through the producer', async () => {
+    const prefix = uniquePrefix('libapi');
+    const env = { REDIS_URL, RAGSCOPE_QUEUE_PREFIX: prefix, DD_TRACE_ENABLED: 'false', RAGSCOPE_LOG_LEVEL: 'silent' };
+    const pipeline = definePipeline({
+      name: 'in-process',
+      setup: () => ({ prefix: 'in-process says' }),
+      run: (input, ctx) => ctx.stage('say', () => ({ answer: `${ctx.state.prefix} ${input.query} (attempt ${ctx.job.attempt})`, sources: [] })),
+    });
+    const worker = await startWorker({ pipeline, env, queues: [QUEUES.ragQuery] });
+    const producer = new RagscopeProducer(loadConfig(env));
+    try {
+      const { jobId } = await producer.enqueueQuery({ query: 'hello', userId: 'library' });
+      const result = await producer.waitForQueryResult(jobId, 30_000);
+      expect(result.answer).toBe('in-process says hello (attempt 1)');
+      expect(result.stages.map((stage) => stage.name)).toEqual(['say']);
+    } finally {
+      await producer.close();
+      await worker.close();
+      await deletePrefix(prefix);
+    }
   });
 });
