@@ -74,6 +74,7 @@ describe('worker liveness on /health', () => {
   });
 
   it('stops counting a killed worker once it has missed three heartbeats', async () => {
+    await waitFor(counted, BOUND_MS, 'the worker on /health before the kill');
     worker.child.kill('SIGKILL');
     const killedAt = Date.now();
     const body = await waitFor(async () => {
