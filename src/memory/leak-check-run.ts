@@ -42,9 +42,9 @@ export type LeakCheckRunResult = Omit<LeakCheckResult, 'traceId'>;
  *
  * Whatever else runs in this isolate is measured too, so each iteration with its reading (and each
  * heap profile) runs alone (`runAlone`), and the check yields to the event loop between iterations:
- * jobs of a mixed worker run in between and wait for one iteration at most, not for the whole check
- * (a 1,000-iteration check held queries for 33-52 s before). Their garbage is collected by the GC
- * forced before the next reading, so they do not show up as growth.
+ * jobs of a mixed worker run in between and wait for one iteration at most, not for the whole
+ * check (a 1,000-iteration check held queries for all of its 33-199 s before). Their garbage is
+ * collected by the GC forced before the next reading, so they do not show up as growth.
  */
 export async function runLeakCheck(options: LeakCheckRunOptions): Promise<LeakCheckRunResult> {
   const alone = options.runAlone ?? (<T>(work: () => Promise<T>) => work());
