@@ -40,6 +40,8 @@ export interface JobPipeline {
   readonly database?: string;
   /** The pipeline's project root: profiles report its files relative to it. */
   readonly sourceRoot?: string;
+  /** Where the pipeline's own source maps are looked for (its module's folder, node_modules skipped). */
+  readonly sourceMapDir?: string;
   run(data: RagQueryData, options: PipelineRunOptions): Promise<PipelineResult>;
   /** Aborts `ctx.signal`: the worker is shutting down (active jobs still finish or stop early). */
   abort?(): void;

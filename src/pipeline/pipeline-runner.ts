@@ -26,6 +26,8 @@ export interface OpenPipelineOptions {
   logger: Logger;
   /** The folder profiles report the pipeline's own files relative to (its project root). */
   sourceRoot?: string;
+  /** Where the pipeline's source maps are (its module's folder). */
+  sourceMapDir?: string;
 }
 
 const SPAN_TYPES: ReadonlySet<string> = new Set<DatadogSpanType>(['sql', 'worker', 'queue', 'custom']);
@@ -54,6 +56,7 @@ export async function openDefinedPipeline<State>(definition: PipelineDefinition<
       return sql.description();
     },
     sourceRoot: options.sourceRoot,
+    sourceMapDir: options.sourceMapDir,
     run: async (data, runOptions) => {
       const stages: StageTiming[] = [];
       const scope: SqlRunScope = { requestPlan: runOptions.requestPlan };

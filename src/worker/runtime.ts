@@ -92,6 +92,7 @@ async function wire(
     top: config.profiling.top,
     warn: (message) => logger.warn(message),
     sourceRoot: pipeline.sourceRoot,
+    sourceMapDir: pipeline.sourceMapDir,
   }).catch((error: Error) => {
     logger.warn({ err: error.message }, 'per-job CPU profiling unavailable; jobs run unprofiled');
     return undefined;

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { loadConfig, type RagscopeConfig } from '../config/config';
 import { isUserError } from '../contracts/errors';
@@ -23,7 +24,12 @@ export async function preparePipeline(spec: PipelineSpec, config: RagscopeConfig
   const where = loaded.modulePath ? ` (${loaded.modulePath})` : '';
   return async () => {
     try {
-      return await openDefinedPipeline(loaded.definition, { config, logger, sourceRoot: loaded.sourceRoot });
+      return await openDefinedPipeline(loaded.definition, {
+        config,
+        logger,
+        sourceRoot: loaded.sourceRoot,
+        sourceMapDir: loaded.modulePath ? path.dirname(loaded.modulePath) : undefined,
+      });
     } catch (error) {
       // A service that is down is already explained; anything else thrown by the user's setup is named as such.
       if (isUserError(error)) throw error;

@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUES } from '../../src/contracts/queues';
@@ -217,4 +220,46 @@ describe('startWorker and RagscopeProducer from the package root, without the CL
       await deletePrefix(prefix);
     }
   });
+});
+
+describe('a TypeScript pipeline built with source maps', () => {
+  const prefix = uniquePrefix('tspipe');
+  const buildDir = path.join(REPO_ROOT, '.ragscope', prefix);
+  const source = path.join(FIXTURES, 'typescript/ts-pipeline.ts');
+  let worker: WorkerProcess;
+  let testQueue: TestQueue;
+
+  beforeAll(async () => {
+    // As its team would build it: tsc with source maps, against the built package's declarations.
+    await promisify(execFile)(
+      process.execPath,
+      [path.join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '--outDir', buildDir, '--rootDir', path.dirname(source), '--sourceMap', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', '--types', 'node', '--skipLibCheck', '--strict', source],
+      { cwd: REPO_ROOT },
+    );
+    testQueue = await openTestQueue(prefix);
+    worker = await startWorkerProcess(
+      { REDIS_URL, RAGSCOPE_QUEUE_PREFIX: prefix, DD_TRACE_ENABLED: 'false', DD_PROFILING_CAPTURE_PCT: '0', RAGSCOPE_PROFILE_DIR: buildDir },
+      ['--pipeline', path.join(buildDir, 'ts-pipeline.js'), '--concurrency', '1'],
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await worker?.stop();
+    await testQueue?.close();
+    rmSync(buildDir, { recursive: true, force: true });
+  });
+
+  it('names the slow function with a line of the .ts source, not of the compiled JavaScript', async () => {
+    const lines = readFileSync(source, 'utf8').split('\n');
+    const first = lines.findIndex((line) => line.startsWith('export function typedSlowScoring(')) + 1;
+    const last = lines.findIndex((line, index) => index >= first && line === '}') + 1;
+    const ask = async (data: object) => (await (await testQueue.queue.add('query', data)).waitUntilFinished(testQueue.events, 60_000)) as RagQueryResult;
+    for (let warm = 0; warm < 3; warm++) await ask({ query: `warm ${warm}`, userId: 'warm', plantBottleneck: true, profile: 'never' });
+    const result = await ask({ query: 'typed', userId: 'ts', plantBottleneck: true, profile: 'always' });
+    expect(result.answer).toMatch(/^typed answer \d+$/);
+    const top = result.hotspots![0]!;
+    expect(top, JSON.stringify(result.hotspots)).toMatchObject({ function: 'typedSlowScoring', file: 'test/fixtures/pipelines/typescript/ts-pipeline.ts' });
+    expect(top.line).toBeGreaterThanOrEqual(first);
+    expect(top.line).toBeLessThanOrEqual(last);
+  }, 120_000);
 });

@@ -44,11 +44,12 @@ export function sourceFileResolver(
 export async function loadBuildSourceMaps(
   warn: (message: string) => void,
   buildDir = path.join(PACKAGE_ROOT, 'dist'),
-  /** A pipeline's project root besides ragscope's: its own build's maps (the walk skips node_modules). */
-  sourceRoot?: string,
+  /** A pipeline module's folder besides ragscope's build: that build's own maps (the walk skips node_modules). */
+  pipelineDir?: string,
 ): Promise<SourceMapper | undefined> {
   const searchDirs = [buildDir];
-  if (sourceRoot && path.resolve(sourceRoot) !== PACKAGE_ROOT) searchDirs.push(sourceRoot);
+  const relative = pipelineDir ? path.relative(buildDir, pipelineDir) : '';
+  if (pipelineDir && (relative.startsWith('..') || path.isAbsolute(relative))) searchDirs.push(pipelineDir);
   try {
     return await SourceMapper.create(searchDirs);
   } catch (error) {
@@ -74,6 +75,8 @@ export interface JobProfilerOptions {
   warn: (message: string) => void;
   /** The pipeline's project root, when it is not ragscope's (see sourceFileResolver). */
   sourceRoot?: string;
+  /** The pipeline module's folder: its source maps are read too. */
+  sourceMapDir?: string;
 }
 
 /**
@@ -96,7 +99,7 @@ export class JobProfiler {
   }
 
   static async create(options: JobProfilerOptions): Promise<JobProfiler> {
-    const sourceMapper = await loadBuildSourceMaps(options.warn, undefined, options.sourceRoot);
+    const sourceMapper = await loadBuildSourceMaps(options.warn, undefined, options.sourceMapDir);
     await mkdir(options.outputDir, { recursive: true });
     return new JobProfiler(options, sourceMapper);
   }
