@@ -205,8 +205,18 @@ describe('startWorker and RagscopeProducer from the package root, without the CL
     const pipeline = definePipeline({
       name: 'in-process',
       setup: () => ({ prefix: 'in-process says' }),
-      run: (input, ctx) => ctx.stage('say', () => ({ answer: `${ctx.state.prefix} ${input.query} (attempt ${ctx.job.attempt})`, sources: [] })),
+      run: async (input, ctx) => {
+        if (input.query === 'wait for shutdown') {
+          // A long call that honours ctx.signal, as fetch(url, { signal: ctx.signal }) does.
+          markStarted();
+          await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+          return { answer: `stopped early: aborted=${ctx.signal.aborted}`, sources: [] };
+        }
+        return ctx.stage('say', () => ({ answer: `${ctx.state.prefix} ${input.query} (attempt ${ctx.job.attempt})`, sources: [] }));
+      },
     });
+    let markStarted: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => (markStarted = resolve));
     const worker = await startWorker({ pipeline, env, queues: [QUEUES.ragQuery] });
     const producer = new RagscopeProducer(loadConfig(env));
     try {
@@ -214,6 +224,14 @@ describe('startWorker and RagscopeProducer from the package root, without the CL
       const result = await producer.waitForQueryResult(jobId, 30_000);
       expect(result.answer).toBe('in-process says hello (attempt 1)');
       expect(result.stages.map((stage) => stage.name)).toEqual(['say']);
+
+      // Shutdown aborts ctx.signal first, then waits for the active job, which ends early.
+      const waiting = await producer.enqueueQuery({ query: 'wait for shutdown', userId: 'library' });
+      await started;
+      const stopped = worker.close();
+      const outcome = await producer.waitForQueryResult(waiting.jobId, 30_000);
+      expect(outcome.answer).toBe('stopped early: aborted=true');
+      await stopped;
     } finally {
       await producer.close();
       await worker.close();
