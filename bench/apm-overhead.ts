@@ -78,7 +78,8 @@ async function runBatch(mode: Mode, round: number): Promise<{ jobsPerSecond: num
     Array.from({ length: JOBS }, (_, index) => ({
       name: 'query',
       data: { query: `redis eviction policy and GDPR retention ${round}-${index}`, userId: `bench-${index % 20}` },
-      opts: { removeOnComplete: true },
+      // Kept until the queue is obliterated at the end: waitUntilFinished reads the finished job,
+      // and a job removed on completion before that read fails with "Missing key".
     })),
   );
   await Promise.all(jobs.map((job) => job.waitUntilFinished(mode.events!, 300_000)));
