@@ -93,7 +93,7 @@ describe('heap-sampling scheduler', () => {
     const workers = (JSON.parse(status.stdout) as { workers: Array<{ workerId: string; live: boolean; verdict?: { alert: { raised: boolean } } }> }).workers;
     expect(workers.find((worker) => worker.workerId === 'leaky')).toMatchObject({ live: true, verdict: { alert: { raised: true } } });
     expect(workers.find((worker) => worker.workerId === 'clean')).toMatchObject({ live: true, verdict: { alert: { raised: false } } });
-  }, 60_000);
+  }, 180_000);
 
   it('keeps the series and does not duplicate ticks when the schedulers are killed and one restarts', async () => {
     const before = await uniqueTicks('clean');

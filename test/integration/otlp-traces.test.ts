@@ -194,7 +194,7 @@ describe('OTLP traces with the continuous profiler on (RAGSCOPE_TRACES_EXPORTER=
     expect(run.code, run.stderr).toBe(0);
     const output = JSON.parse(run.stdout) as EnqueueOutput;
     const spans = await waitFor(() => (receiver.trace(output.result.traceId).length >= 5 ? receiver.trace(output.result.traceId) : undefined), 30_000, 'the worker trace');
-    expect(spans.map((span) => span.name).sort()).toEqual(['rag.job', ...STAGES].sort());
+    expect(spans.map((span) => span.name).sort()).toEqual(['rag.job', ...STAGES, 'rag.sql'].sort());
     expect(spans.find((span) => span.name === 'rag.job')!.parentSpanId).toBe('');
     expect(output.result.profiling.reason).toMatch(/continuous profiler/);
     await waitFor(

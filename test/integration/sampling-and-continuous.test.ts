@@ -47,13 +47,13 @@ describe('trace sampling decided once, at the producer', () => {
     const sampledSpans = await waitFor(
       () => {
         const spans = intake.store.trace(sampled.traceId);
-        return spans.length >= 6 ? spans : undefined;
+        return spans.length >= 7 ? spans : undefined;
       },
       15_000,
       'the sampled trace',
     );
     expect(sampledSpans.map((span) => span.name).sort()).toEqual(
-      ['rag.embed', 'rag.enqueue', 'rag.generate', 'rag.job', 'rag.rerank', 'rag.retrieve'].sort(),
+      ['rag.embed', 'rag.enqueue', 'rag.generate', 'rag.job', 'rag.rerank', 'rag.retrieve', 'rag.sql'].sort(),
     );
     // Both processes flush within a few seconds; by the time the sampled trace is complete, any span
     // of the earlier, unsampled one would have arrived too.
