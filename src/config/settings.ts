@@ -153,6 +153,12 @@ export const settings = {
     default: 'public',
     doc: 'Schema holding the `documents` table, so several stores can share one database.',
   }),
+  explainRole: optionalSetting({
+    env: 'RAGSCOPE_EXPLAIN_ROLE',
+    schema: sqlIdentifier,
+    example: 'ragscope_explain',
+    doc: 'Role `explain` (and the plans of profiled jobs) run under, by SET LOCAL ROLE: NOLOGIN, no superuser, SELECT only. `ragscope db explain-role --create` makes it. Unset = the connecting user.',
+  }),
 
   service: setting({
     env: 'DD_SERVICE',

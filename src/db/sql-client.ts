@@ -21,6 +21,11 @@ export interface SqlClient {
    * behind. Every query goes through the extended protocol, which refuses a second statement.
    */
   rolledBackTransaction<T>(work: (tx: Pick<SqlClient, 'query'>) => Promise<T>): Promise<T>;
+  /**
+   * PGlite only: an uncompressed copy of the whole database, for running a statement in a thread
+   * that can be terminated (see pglite-isolated.ts). Must not be called inside a transaction.
+   */
+  snapshot?: () => Promise<ArrayBuffer>;
   close(): Promise<void>;
 }
 
@@ -119,6 +124,7 @@ async function openPgliteClient(): Promise<SqlClient> {
         await tx.rollback();
         return value;
       }),
+    snapshot: async () => (await database.dumpDataDir('none')).arrayBuffer(),
     close: () => database.close(),
   };
 }

@@ -22,7 +22,7 @@ export class PipelineResultError extends UnrecoverableError {
 }
 
 export interface OpenPipelineOptions {
-  config: Pick<RagscopeConfig, 'databaseUrl'>;
+  config: Pick<RagscopeConfig, 'databaseUrl'> & Partial<Pick<RagscopeConfig, 'explainRole'>>;
   logger: Logger;
   /** The folder profiles report the pipeline's own files relative to (its project root). */
   sourceRoot?: string;
@@ -38,7 +38,9 @@ const SPAN_TYPES: ReadonlySet<string> = new Set<DatadogSpanType>(['sql', 'worker
  * timings added, SQL reads handed on to be planned. The sample pipeline goes through here like any user's.
  */
 export async function openDefinedPipeline<State>(definition: PipelineDefinition<State>, options: OpenPipelineOptions): Promise<JobPipeline> {
-  const sql = tracedSqlClient(options.config.databaseUrl ? 'server' : 'pglite', () => openSqlClient(options.config));
+  const sql = tracedSqlClient(options.config.databaseUrl ? 'server' : 'pglite', () => openSqlClient(options.config), {
+    ...(options.config.explainRole ? { role: options.config.explainRole } : {}),
+  });
   const shutdown = new AbortController();
   const logger = options.logger.child({ pipeline: definition.name });
   const setupContext: PipelineSetupContext = { sql, logger, signal: shutdown.signal };

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { SqlClient } from '../db/sql-client';
 import { explainWithFindings } from '../sql-plans/explain-with-findings';
+import type { ExplainOptions } from '../sql-plans/explain-runner';
 import { inSpan } from '../telemetry/spans';
 import type { PipelineRunOptions, PlanRequest } from './job-pipeline';
 
@@ -45,7 +46,12 @@ export interface TracedSqlClient extends PipelineSql {
  * read is also handed to the worker to be EXPLAINed (ANALYZE, in a rolled-back read-only
  * transaction) once the profile has stopped, and its findings go to the run's result.
  */
-export function tracedSqlClient(kind: PipelineSql['kind'], open: () => Promise<SqlClient>): TracedSqlClient {
+export function tracedSqlClient(
+  kind: PipelineSql['kind'],
+  open: () => Promise<SqlClient>,
+  /** How profiled runs EXPLAIN: the role (RAGSCOPE_EXPLAIN_ROLE); the same checks as `ragscope explain` always apply. */
+  explainOptions: Pick<ExplainOptions, 'role'> = {},
+): TracedSqlClient {
   let opening: Promise<SqlClient> | undefined;
   let opened: SqlClient | undefined;
   const client = async (): Promise<SqlClient> => {
@@ -66,7 +72,7 @@ export function tracedSqlClient(kind: PipelineSql['kind'], open: () => Promise<S
       const result = await run();
       span.setAttribute('db.rows', result.rows.length);
       const requestPlan = runScope.getStore()?.requestPlan;
-      if (explainable && requestPlan && READ_STATEMENT.test(statement)) requestPlan(planRequest(client, statement, params ?? []));
+      if (explainable && requestPlan && READ_STATEMENT.test(statement)) requestPlan(planRequest(client, statement, params ?? [], explainOptions));
       return result;
     });
 
@@ -91,11 +97,16 @@ export function tracedSqlClient(kind: PipelineSql['kind'], open: () => Promise<S
   };
 }
 
-function planRequest(client: () => Promise<SqlClient>, statement: string, params: unknown[]): PlanRequest {
+function planRequest(
+  client: () => Promise<SqlClient>,
+  statement: string,
+  params: unknown[],
+  options: Pick<ExplainOptions, 'role'>,
+): PlanRequest {
   return {
     statement,
     explain: async () => {
-      const explained = await explainWithFindings(await client(), statement, params);
+      const explained = await explainWithFindings(await client(), statement, params, options);
       return {
         nodeType: explained.plan.Plan['Node Type'],
         rows: explained.plan.Plan['Actual Rows'] ?? 0,

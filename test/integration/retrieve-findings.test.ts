@@ -35,11 +35,14 @@ describe("a profiled job's SQL plan", () => {
     const profiled = await run({ query: 'redis eviction policy for queues and memory', userId: 'sql', profile: 'always' });
     const unprofiled = await run({ query: 'redis eviction policy for queues and memory', userId: 'sql' });
     expect(unprofiled.findings).toBeUndefined();
-    expect(Array.isArray(profiled.findings)).toBe(true);
-    // On the 220-row embedded store the planner scans; the hot-node rule names that scan.
-    const hotNode = profiled.findings!.find((finding) => finding.rule === 'hot-node');
-    expect(hotNode, JSON.stringify(profiled.findings)).toBeDefined();
-    expect(hotNode!.nodePath).toMatch(/documents/);
+    // findings is there only when the retrieve statement's EXPLAIN ANALYZE ran (inspected, then on
+    // a PGlite copy in its own thread); which rules fire depends on timing (hot-node needs 1 ms),
+    // so the thresholds are tested on recorded plans (test/unit/plan-rules.test.ts), not here.
+    expect(Array.isArray(profiled.findings), 'the retrieve statement was not explained').toBe(true);
+    for (const finding of profiled.findings!) {
+      // documents (tsv) has its GIN index: no finding may ask for it again.
+      expect(finding.suggestion).not.toMatch(/CREATE INDEX ON documents USING GIN \(tsv\)/);
+    }
     expect(profiled.sources).toEqual(unprofiled.sources);
 
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();

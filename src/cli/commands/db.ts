@@ -1,15 +1,21 @@
 import type { Command } from 'commander';
 import { loadConfig, redactUrl } from '../../config/config';
-import { ConfigError } from '../../contracts/errors';
+import { ConfigError, UserError } from '../../contracts/errors';
+import { isPostgresError } from '../../sql-plans/postgres-error';
 import { SAMPLE_CORPUS } from '../../pipeline/corpus';
 import { openDocumentStore } from '../../pipeline/store/open-store';
 import { seedSyntheticDocuments, type SeedProgress } from '../../pipeline/store/seed-documents';
 import { integerOption, runCommand } from '../run-command';
+import { openSqlClient } from '../../db/sql-client';
+import { checkExplainRole, explainRoleStatements } from '../../sql-plans/explain-role';
+
+const DEFAULT_EXPLAIN_ROLE = 'ragscope_explain';
 
 const DEFAULT_SYNTHETIC_DOCUMENTS = 100_000;
 
 export function registerDbCommand(program: Command): void {
   const db = program.command('db').description('manage the document store on the PostgreSQL server in DATABASE_URL');
+  registerExplainRoleCommand(db);
 
   db.command('seed')
     .description('create the schema and load the sample corpus plus N synthetic documents, then ANALYZE')
@@ -46,6 +52,50 @@ export function registerDbCommand(program: Command): void {
           );
         } finally {
           await store.sql.close();
+        }
+      }),
+    );
+}
+
+function registerExplainRoleCommand(db: Command): void {
+  db.command('explain-role')
+    .description('print (or run, with --create) the SQL that creates the least-privilege role explain runs under')
+    .option('--create', 'run the SQL on DATABASE_URL (needs a user allowed to create roles), then check the role')
+    .addHelpText(
+      'after',
+      `\nThe role is RAGSCOPE_EXPLAIN_ROLE (default name ${DEFAULT_EXPLAIN_ROLE}): NOLOGIN, no superuser, USAGE on the schema\n` +
+        'RAGSCOPE_DB_SCHEMA and SELECT on its tables; the connecting user becomes a member so it may SET ROLE to it.\n\n' +
+        'Examples:\n' +
+        '  ragscope db explain-role                     # print the SQL, to review or run with psql\n' +
+        '  DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres ragscope db explain-role --create\n' +
+        `  RAGSCOPE_EXPLAIN_ROLE=${DEFAULT_EXPLAIN_ROLE} ragscope explain "SELECT count(*) FROM documents"`,
+    )
+    .action(
+      runCommand(async (options: { create?: boolean }) => {
+        const config = loadConfig();
+        const role = config.explainRole ?? DEFAULT_EXPLAIN_ROLE;
+        if (!options.create) {
+          process.stdout.write(`${explainRoleStatements(role, config.databaseSchema, false).map((line) => `${line};`).join('\n')}\n`);
+          return;
+        }
+        if (!config.databaseUrl) {
+          throw new ConfigError('db explain-role --create needs a PostgreSQL server, and DATABASE_URL is not set', 'set DATABASE_URL, or drop --create to print the SQL');
+        }
+        const sql = await openSqlClient(config);
+        try {
+          await sql
+            .transaction(async (tx) => {
+            const { rows } = await tx.query<{ found: boolean }>('SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1) AS found', [role]);
+            for (const statement of explainRoleStatements(role, config.databaseSchema, rows[0]?.found ?? false)) await tx.query(statement);
+            await checkExplainRole(tx, role);
+            })
+            .catch((error: unknown) => {
+              if (!isPostgresError(error)) throw error;
+              throw new UserError(`cannot create role ${role}: ${error.message}`, 'connect as a superuser or a user with CREATEROLE, or print the SQL (drop --create) and have an administrator run it');
+            });
+          process.stdout.write(`role ${role} is ready: set RAGSCOPE_EXPLAIN_ROLE=${role} for explain and profiled jobs\n`);
+        } finally {
+          await sql.close();
         }
       }),
     );

@@ -17,12 +17,12 @@ interface ExplainCommandOptions {
 export function registerExplainCommand(program: Command): void {
   program
     .command('explain')
-    .description('EXPLAIN ANALYZE one SQL statement (rolled back, read-only by default) and report what in its plan is slow')
+    .description('EXPLAIN ANALYZE one SQL statement (checked first, rolled back, read-only by default) and report what in its plan is slow')
     .argument('<sql>', 'one statement; $1, $2, … are filled from --param, in order')
     .option('-p, --param <value>', 'bind value for the next placeholder (repeatable; sent as a parameter, never spliced in)', collectParam)
     .option('--set <name=value>', 'a setting for this statement only, e.g. work_mem=64kB (repeatable)', collectSetting)
-    .option('--allow-writes', 'let INSERT/UPDATE/DELETE run (still rolled back afterwards)')
-    .option('--timeout <seconds>', 'statement_timeout (not enforced on embedded PGlite)', secondsOption(3600), 30)
+    .option('--allow-writes', 'let INSERT/UPDATE/DELETE run (still rolled back; never functions a rollback does not undo)')
+    .option('--timeout <seconds>', 'stop the statement after this long (statement_timeout; on PGlite its thread is terminated); --set cannot lift it', secondsOption(3600), 30)
     .option('--json', 'print { plan, findings, executionMs, planningMs } as JSON')
     .addHelpText(
       'after',
@@ -44,7 +44,9 @@ export function registerExplainCommand(program: Command): void {
             statementTimeoutMs: Math.round(options.timeout * 1000),
             schema: config.databaseSchema,
             settings: options.set ?? {},
+            ...(config.explainRole ? { role: config.explainRole } : {}),
           });
+          for (const note of profile.notes) process.stderr.write(`note: ${note}\n`);
           if (options.json) {
             printJson({ plan: profile.plan, findings: profile.findings, executionMs: profile.executionMs, planningMs: profile.planningMs });
             return;
