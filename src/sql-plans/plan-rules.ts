@@ -39,7 +39,25 @@ const BLOCK_BYTES = 8192;
 /** Rough memory of one exact page entry in a TID bitmap (entry + hash table overhead). */
 const BITMAP_BYTES_PER_PAGE = 80;
 
-interface RuleContext {
+/** An index that exists on a table of the plan (pg_index), so no rule suggests it again. */
+export interface ExistingIndex {
+  /** Table name as the plan's Relation Name gives it. */
+  relation: string;
+  name: string;
+  /** Access method: btree, gin, gist … */
+  method: string;
+  /** Key columns or expressions in order, as pg_get_indexdef prints them (`tsv`, `lower(title)`). */
+  keys: string[];
+  /** The whole CREATE INDEX statement (shows operator classes such as gin_trgm_ops). */
+  definition: string;
+}
+
+export interface PlanRuleContext {
+  /** Indexes on the plan's tables; without them, suggestions cannot tell what exists. */
+  indexes?: ExistingIndex[];
+}
+
+interface RuleContext extends PlanRuleContext {
   executionMs?: number;
 }
 
@@ -64,9 +82,9 @@ const SEVERITY_RANK: Record<FindingSeverity, number> = { high: 0, warning: 1, in
  * Every finding of the rules over one EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) result, most severe
  * first. Pure: no I/O, the same plan always gives the same findings.
  */
-export function planFindings(explain: ExplainOutput): PlanFinding[] {
+export function planFindings(explain: ExplainOutput, ruleContext: PlanRuleContext = {}): PlanFinding[] {
   const views = planNodes(explain);
-  const context: RuleContext = { executionMs: numberField(explain, 'Execution Time') };
+  const context: RuleContext = { ...ruleContext, executionMs: numberField(explain, 'Execution Time') };
   const findings: PlanFinding[] = [];
   for (const view of views) {
     for (const rule of NODE_RULES) {
@@ -191,7 +209,7 @@ function seqScanDiscards(view: PlanNodeView): { rowsRead: number; fraction: numb
   return rowsRead >= T.seqScanMinRowsRead && fraction > T.seqScanRemovedFraction ? { rowsRead, fraction } : undefined;
 }
 
-function seqScanNeedsIndex(view: PlanNodeView): PlanFinding | undefined {
+function seqScanNeedsIndex(view: PlanNodeView, context: RuleContext): PlanFinding | undefined {
   const discards = seqScanDiscards(view);
   if (!discards) return undefined;
   const relation = view.node['Relation Name'] ?? view.node.Alias ?? 'the table';
@@ -206,11 +224,11 @@ function seqScanNeedsIndex(view: PlanNodeView): PlanFinding | undefined {
       removedPercent: discards.fraction * 100,
     },
     `${view.label} removes ${formatPercent(discards.fraction)} of ${formatCount(discards.rowsRead)} rows`,
-    indexSuggestion(relation, [view.node.Filter]),
+    indexSuggestion(relation, [view.node.Filter], context.indexes, view),
   );
 }
 
-function filterDiscards(view: PlanNodeView): PlanFinding | undefined {
+function filterDiscards(view: PlanNodeView, context: RuleContext): PlanFinding | undefined {
   if (!view.executed) return undefined;
   const candidates = [
     { field: 'Filter', expression: view.node.Filter, removed: view.rowsRemovedByFilter },
@@ -228,11 +246,11 @@ function filterDiscards(view: PlanNodeView): PlanFinding | undefined {
     fraction > T.filterDiscardHighFraction ? 'high' : 'warning',
     { rowsRemoved: worst.removed, rowsReturned: view.actualRows, removedPercent: fraction * 100, loops: view.loops },
     `${view.label} discards ${formatPercent(fraction)} of the ${formatCount(rowsRead)} rows it reads (${worst.field}: ${worst.expression ?? '?'})`,
-    filterSuggestion(view, worst.field),
+    filterSuggestion(view, worst.field, context),
   );
 }
 
-function filterSuggestion(view: PlanNodeView, field: string): string {
+function filterSuggestion(view: PlanNodeView, field: string, context: RuleContext): string {
   const node = view.node;
   const relation = node['Relation Name'] ?? 'the table';
   if (field === 'Join Filter') {
@@ -243,37 +261,85 @@ function filterSuggestion(view: PlanNodeView, field: string): string {
   switch (node['Node Type']) {
     case 'Index Scan':
     case 'Index Only Scan':
-      return `the index finds rows that the filter then throws away; ${indexSuggestion(relation, [node['Index Cond'], node.Filter])}`;
+      return `the index finds rows that the filter then throws away; ${indexSuggestion(relation, [node['Index Cond'], node.Filter], context.indexes, view)}`;
     case 'Bitmap Heap Scan':
-      return `the index finds rows that the filter then throws away; ${indexSuggestion(relation, [node['Recheck Cond'], node.Filter])}`;
+      return `the index finds rows that the filter then throws away; ${indexSuggestion(relation, [node['Recheck Cond'], node.Filter], context.indexes, view)}`;
     case 'Seq Scan':
-      return `if this query runs often, ${indexSuggestion(relation, [node.Filter])}`;
+      return `if this query runs often, ${indexSuggestion(relation, [node.Filter], context.indexes, view)}`;
     default:
       return `filter earlier, in the scans below, so fewer rows reach ${view.label}`;
   }
 }
 
-/** "add an index on documents (topic): CREATE INDEX ON documents (topic)". */
-export function indexSuggestion(relation: string, expressions: (string | undefined)[]): string {
+/**
+ * "add an index on documents (topic): CREATE INDEX ON documents (topic)", unless `existing` holds
+ * an index that would serve: then why the planner did not use the one that is there.
+ */
+export function indexSuggestion(
+  relation: string,
+  expressions: (string | undefined)[],
+  existing: ExistingIndex[] = [],
+  view?: PlanNodeView,
+): string {
   const parsed = expressions.filter((expression): expression is string => Boolean(expression)).map(expressionColumns);
   const columns = [...new Set(parsed.flatMap((part) => part.columns))];
   const wrapped = [...new Set(parsed.flatMap((part) => part.wrappedExpressions))];
   const table = quoteIdentifier(relation);
   if (columns.length === 0) return `add an index on ${table} matching the condition`;
   const patternColumns = [...new Set(parsed.flatMap((part) => part.patternColumns))];
+  const gin = parsed.some((part) => part.usesGinOperator);
+  const inWrapped = (column: string) => wrapped.some((expression) => expressionColumns(expression).columns.includes(column));
+  const keys = [...wrapped.map((expression) => `(${expression})`), ...columns.filter((column) => !inWrapped(column)).map(quoteIdentifier)];
+
+  // An index serves the suggestion when its leading keys are exactly the suggested ones (in any
+  // order): one on (id) alone does not serve a suggested (id, n).
+  const leadingKeysAre = (index: ExistingIndex, wanted: string[]) => {
+    const leading = index.keys.slice(0, wanted.length).map(normalizeKey);
+    return leading.length === wanted.length && wanted.every((key) => leading.includes(normalizeKey(key)));
+  };
+  const serving = existing.find(
+    (index) =>
+      index.relation === relation &&
+      (patternColumns.length > 0
+        ? /trgm/.test(index.definition) && leadingKeysAre(index, patternColumns)
+        : (!gin || index.method === 'gin' || index.method === 'gist') && leadingKeysAre(index, keys)),
+  );
+  if (serving) return existingIndexAdvice(serving, table, view);
+
   if (patternColumns.length > 0) {
-    const keys = patternColumns.map((column) => `${quoteIdentifier(column)} gin_trgm_ops`).join(', ');
+    const trigramKeys = patternColumns.map((column) => `${quoteIdentifier(column)} gin_trgm_ops`).join(', ');
     return `add a trigram index on ${table} (${patternColumns.join(', ')}), since a B-tree cannot serve a leading-wildcard LIKE ` +
-      `or a regex: CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX ON ${table} USING GIN (${keys})`;
+      `or a regex: CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX ON ${table} USING GIN (${trigramKeys})`;
   }
   if (parsed.some((part) => part.hasOr) && columns.length > 1) {
     return `add one index per OR branch on ${table}: ${columns.map((column) => `(${column})`).join(', ')}; PostgreSQL combines them with a BitmapOr`;
   }
-  const inWrapped = (column: string) => wrapped.some((expression) => expressionColumns(expression).columns.includes(column));
-  const keys = [...wrapped.map((expression) => `(${expression})`), ...columns.filter((column) => !inWrapped(column)).map(quoteIdentifier)];
-  const gin = parsed.some((part) => part.usesGinOperator);
   const kind = gin ? 'a GIN index' : wrapped.length > 0 ? 'an expression index' : 'an index';
   return `add ${kind} on ${table} (${keys.join(', ')}): CREATE INDEX ON ${table}${gin ? ' USING GIN' : ''} (${keys.join(', ')})`;
+}
+
+/** `(lower(title))`, `lower(title)` and `"Title"` compare as the index prints its keys. */
+function normalizeKey(key: string): string {
+  let text = key.trim();
+  while (text.startsWith('(') && text.endsWith(')')) text = text.slice(1, -1).trim();
+  return text.replace(/"/g, '').replace(/\s+/g, '').toLowerCase();
+}
+
+/** Below this many rows read, a sequential scan is usually the cheaper plan, index or not. */
+const SMALL_TABLE_ROWS = 10_000;
+
+function existingIndexAdvice(index: ExistingIndex, table: string, view: PlanNodeView | undefined): string {
+  const what = `${index.name} on ${table} (${index.keys.join(', ')}) already exists`;
+  if (!view || !view.node['Node Type'].includes('Seq Scan')) {
+    return `${what}; if it is not the one used here, compare plans with it forced (SET LOCAL enable_seqscan = off) and check the estimates with ANALYZE ${table}`;
+  }
+  const rowsRead = view.actualRows + view.rowsRemovedByFilter;
+  if (rowsRead < SMALL_TABLE_ROWS) {
+    return `${what}, but the planner chose to scan: the table is small (${formatCount(rowsRead)} rows read), and reading it whole ` +
+      'is estimated cheaper than the index; it will switch to the index as the table grows (to compare now: SET LOCAL enable_seqscan = off)';
+  }
+  return `${what}, but the planner chose to scan: it expected ${formatCount(view.plannedRows)} matching rows, too many for the index to pay off; ` +
+    `if far fewer match, ANALYZE ${table} so it knows; otherwise compare with SET LOCAL enable_seqscan = off`;
 }
 
 function quoteIdentifier(name: string): string {
@@ -482,16 +548,21 @@ function hotNode(view: PlanNodeView, context: RuleContext, findings: PlanFinding
     'info',
     { ownTimeMs: view.exclusiveTimeMs, executionMs, ownTimePercent: fraction * 100 },
     `${view.label} takes ${formatPercent(fraction)} of execution time (${formatMs(view.exclusiveTimeMs)} of ${formatMs(executionMs)} on its own)`,
-    onThisNode.length > 0 ? `start here: see ${onThisNode.join(', ')} on this node` : hotNodeAdvice(view),
+    onThisNode.length > 0 ? `start here: see ${onThisNode.join(', ')} on this node` : hotNodeAdvice(view, context),
   );
 }
 
-function hotNodeAdvice(view: PlanNodeView): string {
+/** A new index is worth it only for a selective filter; an existing one needs no such condition. */
+function seqScanAdvice(suggestion: string): string {
+  return suggestion.startsWith('add ') ? `start here: if the filter is selective, ${suggestion}` : `start here: ${suggestion}`;
+}
+
+function hotNodeAdvice(view: PlanNodeView, context: RuleContext): string {
   const node = view.node;
   switch (node['Node Type']) {
     case 'Seq Scan':
       return node.Filter
-        ? `start here: if the filter is selective, ${indexSuggestion(node['Relation Name'] ?? 'the table', [node.Filter])}`
+        ? seqScanAdvice(indexSuggestion(node['Relation Name'] ?? 'the table', [node.Filter], context.indexes, view))
         : 'start here: the query reads the whole table; it can only get faster by reading less of it';
     case 'Sort':
       return 'start here: sort fewer rows, or read them in order from an index on the sort key';

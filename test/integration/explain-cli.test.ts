@@ -81,6 +81,40 @@ describe('ragscope explain', () => {
     expect(run.stdout).toMatch(/-> Seq Scan on documents .* removed by filter/);
     expect(run.stdout).toMatch(/Filter: \(topic = 'ml'::text\)/);
   });
+  it('refuses a function a rollback cannot undo, naming it, with exit 1, and notes the superuser once on stderr', async () => {
+    const run = await runCli(['explain', "SELECT pg_advisory_lock(42), pg_read_file('/etc/hostname')"], serverEnv);
+    expectUserError(run);
+    expect(run.stderr).toContain('error: explain refused the statement before running it: pg_advisory_lock() takes or releases an advisory lock');
+    expect(run.stderr).toContain('pg_read_file() reads or writes files on the database server');
+    const fine = await runCli(['explain', 'SELECT count(*) FROM documents'], serverEnv);
+    expect(fine.code, fine.stderr).toBe(0);
+    expect(fine.stderr.match(/note: explain is running as a superuser/g)).toHaveLength(1);
+  });
+
+  it.each([
+    ['PostgreSQL 15', true],
+    ['PGlite', false],
+  ])('--timeout 2 stops pg_sleep(60) on %s, whatever --set says', async (_backend, server) => {
+    const env = server ? serverEnv : {};
+    const refused = await runCli(['explain', 'SELECT pg_sleep(60)', '--timeout', '2', '--set', 'statement_timeout=0'], env);
+    expectUserError(refused);
+    expect(refused.stderr).toContain('error: --set statement_timeout is not allowed: it is the --timeout');
+    const baseline = await runCli(['explain', 'SELECT 1'], env);
+    expect(baseline.code, baseline.stderr).toBe(0);
+    const slow = await runCli(['explain', 'SELECT pg_sleep(60)', '--timeout', '2', '--set', 'work_mem=1MB'], env, 120_000);
+    expectUserError(slow);
+    expect(slow.stderr).toContain('error: the statement ran longer than the 2 s statement timeout and was cancelled');
+    // Over a plain run's time, a stopped pg_sleep(60) costs about the 2 s; 60 s if it ran to its end.
+    process.stderr.write(`explain --timeout 2 on ${_backend}: ${slow.durationMs} ms (SELECT 1: ${baseline.durationMs} ms)\n`);
+    expect(slow.durationMs - baseline.durationMs).toBeLessThan(30_000);
+  });
+
+  it('prints the SQL of the least-privilege role', async () => {
+    const run = await runCli(['db', 'explain-role'], { RAGSCOPE_DB_SCHEMA: schema, RAGSCOPE_EXPLAIN_ROLE: 'ro_explain' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('CREATE ROLE "ro_explain" NOLOGIN NOSUPERUSER');
+    expect(run.stdout).toContain(`GRANT SELECT ON ALL TABLES IN SCHEMA "${schema}" TO "ro_explain";`);
+  });
 });
 
 describe('ragscope db seed', () => {

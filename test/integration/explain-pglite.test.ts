@@ -63,4 +63,22 @@ describe('explain on PGlite', () => {
     await expect(failed).rejects.toBeInstanceOf(UserError);
     await expect(failed).rejects.toThrow('syntax error at or near "FORM"\nat line 1, column 10:\n  SELECT * FORM events\n           ^');
   });
+
+  it('stops a statement past its timeout by terminating its thread, and stays usable', async () => {
+    const startedAt = performance.now();
+    const slow = explainWithFindings(sql, 'SELECT pg_sleep(60)', [], { statementTimeoutMs: 2000, settings: { work_mem: '1MB' } });
+    await expect(slow).rejects.toThrow(/ran longer than the 2 s statement timeout and was cancelled/);
+    // pg_sleep(60) running to its end would take 60 s; loading the copy takes a few.
+    expect(performance.now() - startedAt).toBeLessThan(30_000);
+    expect(await countRows()).toBe(20000);
+    const after = await explainWithFindings(sql, 'SELECT count(*) FROM events', [], {});
+    expect(after.plan.Plan['Node Type']).toBe('Aggregate');
+  });
+
+  it('refuses functions a rollback does not undo here too', async () => {
+    await sql.query('CREATE SEQUENCE IF NOT EXISTS event_ids');
+    await expect(explainWithFindings(sql, `SELECT nextval('event_ids')`, [], { allowWrites: true })).rejects.toThrow(/nextval\(\) changes a sequence/);
+    await expect(explainWithFindings(sql, 'SELECT 1', [], { settings: { statement_timeout: '0' } })).rejects.toThrow(/--set statement_timeout is not allowed/);
+    expect((await sql.query<{ called: boolean }>('SELECT is_called AS called FROM event_ids')).rows[0]?.called).toBe(false);
+  });
 });
