@@ -86,7 +86,9 @@ async function latency(connection: Redis, processes: number): Promise<{ p50: num
   const workers = await Promise.all(Array.from({ length: processes }, () => startWorkerProcess(prefix)));
   const queue = new Queue('rag-query', { connection, prefix });
   queue.setMaxListeners(LATENCY_JOBS + 10);
-  const events = new QueueEvents('rag-query', { connection: connection.duplicate({ maxRetriesPerRequest: null }), prefix });
+  // BullMQ never closes a connection it was handed: this one is quit below, or the process would not exit.
+  const eventsConnection = connection.duplicate({ maxRetriesPerRequest: null });
+  const events = new QueueEvents('rag-query', { connection: eventsConnection, prefix });
   await events.waitUntilReady();
   try {
     const startedAt = performance.now();
@@ -109,6 +111,7 @@ async function latency(connection: Redis, processes: number): Promise<{ p50: num
       }),
     );
     await events.close();
+    await eventsConnection.quit();
     await queue.obliterate({ force: true });
     await queue.close();
   }
@@ -127,8 +130,9 @@ async function main(): Promise<number> {
     openPipeline: async () => ({ name: 'no-op', run: async () => ({ answer: '', sources: [], stages: [] }), close: async () => undefined }),
   });
   const plainPrefix = `bench-plain-${stamp}`;
+  const plainConnection = connection.duplicate({ maxRetriesPerRequest: null });
   const plain = new Worker(QUEUES.ragQuery, async () => ({}), {
-    connection: connection.duplicate({ maxRetriesPerRequest: null }),
+    connection: plainConnection,
     prefix: plainPrefix,
     concurrency: CONCURRENCY,
   });
@@ -169,6 +173,7 @@ async function main(): Promise<number> {
   } finally {
     await runtime.close();
     await plain.close();
+    await plainConnection.quit();
     for (const side of sides) {
       const queue = new Queue(QUEUES.ragQuery, { connection, prefix: side.prefix });
       await queue.obliterate({ force: true }).catch(() => undefined);
