@@ -1,8 +1,9 @@
 /**
- * Queue overhead: the worker exactly as `ragscope worker` builds it (createWorkerRuntime: contract
- * check, consumer span, trace sampling, profiling decision, exclusive gate, slow-job registry, job
- * metrics listeners) around a pipeline that does nothing, against a plain BullMQ Worker with a no-op
- * processor. Same process, same Redis, same concurrency, the same warm-up for both, batches
+ * Queue overhead: the worker exactly as `ragscope worker --pipeline` builds it (preparePipeline and
+ * createWorkerRuntime: contract check, consumer span, trace sampling, profiling decision, exclusive
+ * gate, slow-job registry, the definePipeline runner with its result check, job metrics listeners)
+ * around a pipeline that does nothing, against a plain BullMQ Worker whose processor calls the same
+ * pipeline function and returns what it returns. Same process, same Redis, same concurrency, the same warm-up for both, batches
  * alternating; tracing on to a local intake at the default sampling, as in production. Reported: the
  * median of per-round throughput ratios with a 95% bootstrap CI and the per-job overhead in µs (goal:
  * ratio ≥ 0.90). Then end-to-end latency of real rag-query jobs at 1, 2 and 4 worker processes.
@@ -20,7 +21,9 @@ import { loadConfig } from '../src/config/config';
 import { QUEUES } from '../src/contracts/queues';
 import { startLocalIntake } from '../src/telemetry/intake/intake-server';
 import { flushTraces, initTracing } from '../src/telemetry/tracing';
+import { definePipeline } from '../src/pipeline/define-pipeline';
 import { createWorkerRuntime } from '../src/worker/runtime';
+import { preparePipeline } from '../src/worker/start-worker';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CLI = path.join(__dirname, '..', 'dist/src/cli/main.js');
@@ -29,6 +32,9 @@ const JOBS = numberArgument('jobs', 2000);
 const CONCURRENCY = 8;
 const LATENCY_JOBS = numberArgument('latency-jobs', 300);
 const GOAL_RATIO = 0.9;
+
+/** The work both sides do per job: none, so what is measured is what each side adds around it. */
+const noOpPipeline = definePipeline({ name: 'no-op', run: () => ({ answer: '', sources: [] }) });
 
 /** A consumer that is already running on `prefix`; a batch is timed from enqueue to its last completion. */
 interface Side {
@@ -124,14 +130,16 @@ async function main(): Promise<number> {
   initTracing(config);
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   // The worker's own wiring, consuming its queue itself, around a pipeline that does nothing.
-  const runtime = await createWorkerRuntime(config, pino({ level: 'silent' }), {
+  // The worker's logger at its default level, writing where nothing is read.
+  const logger = pino({ level: config.logLevel }, pino.destination('/dev/null'));
+  const runtime = await createWorkerRuntime(config, logger, {
     queues: [QUEUES.ragQuery],
     concurrency: CONCURRENCY,
-    openPipeline: async () => ({ name: 'no-op', run: async () => ({ answer: '', sources: [], stages: [] }), close: async () => undefined }),
+    openPipeline: await preparePipeline(noOpPipeline, config, logger),
   });
   const plainPrefix = `bench-plain-${stamp}`;
   const plainConnection = connection.duplicate({ maxRetriesPerRequest: null });
-  const plain = new Worker(QUEUES.ragQuery, async () => ({}), {
+  const plain = new Worker(QUEUES.ragQuery, async (job) => noOpPipeline.run(job.data, undefined as never), {
     connection: plainConnection,
     prefix: plainPrefix,
     concurrency: CONCURRENCY,
