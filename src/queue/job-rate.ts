@@ -5,14 +5,29 @@ const BUCKET_MS = 60_000;
 const WINDOW_BUCKETS = 60;
 /** How long a read of the rate is reused: the rate moves over minutes, a job arrives every millisecond. */
 const CACHE_MS = 10_000;
+/**
+ * The count and its expiry in one atomic command. Not MULTI: on a connection BullMQ shares, ioredis
+ * builds each MULTI's Pipeline by copying every Lua command BullMQ defined on it (about a hundred
+ * properties), which made this write the costliest thing a worker did per job.
+ */
+const COUNT_SCRIPT = "redis.call('INCRBY', KEYS[1], ARGV[1]) return redis.call('PEXPIRE', KEYS[1], ARGV[2])";
 
 /**
  * Jobs enqueued per hour, observed over a sliding hour of one-minute buckets in Redis, so every
  * producer (CLI runs, HTTP servers, scripts) contributes to and reads the same rate.
+ *
+ * Writes are coalesced: at most one is in flight, and counts recorded meanwhile go out together when
+ * it returns. A count recorded while nothing is in flight is sent at once, before anything its caller
+ * sends next on the same connection (a job's completion, an enqueue), so it is in Redis by then; a
+ * worker taking jobs as fast as Redis answers writes once per round-trip instead of once per job.
  */
 export class JobRateMeter {
   private cached?: { atMs: number; jobsPerHour: number };
   private readonly keys: RagscopeKeys;
+  /** Counts waiting for the write in flight to return, per bucket, and the promise of their own write. */
+  private pending = new Map<number, number>();
+  private pendingWritten?: Promise<void>;
+  private writing?: Promise<void>;
 
   constructor(
     private readonly redis: RedisClient,
@@ -22,9 +37,35 @@ export class JobRateMeter {
     this.keys = new RagscopeKeys(keyPrefix);
   }
 
-  async recordEnqueue(count = 1): Promise<void> {
-    const key = this.keys.enqueuedBucket(Math.floor(this.now() / BUCKET_MS));
-    await this.redis.multi().incrby(key, count).pexpire(key, (WINDOW_BUCKETS + 1) * BUCKET_MS).exec();
+  /** Resolves once this count is in Redis; rejects when the write that carried it failed. */
+  recordEnqueue(count = 1): Promise<void> {
+    const bucket = Math.floor(this.now() / BUCKET_MS);
+    this.pending.set(bucket, (this.pending.get(bucket) ?? 0) + count);
+    if (this.pendingWritten) return this.pendingWritten;
+    if (!this.writing) return this.writePending();
+    return (this.pendingWritten = this.writing.catch(() => undefined).then(() => this.writePending()));
+  }
+
+  /** Resolves when every count recorded so far has been written (or its write has failed). */
+  async flush(): Promise<void> {
+    await this.pendingWritten?.catch(() => undefined);
+    await this.writing?.catch(() => undefined);
+  }
+
+  private writePending(): Promise<void> {
+    const counts = this.pending;
+    this.pending = new Map();
+    this.pendingWritten = undefined;
+    const ttlMs = (WINDOW_BUCKETS + 1) * BUCKET_MS;
+    const written = Promise.all(
+      [...counts].map(([bucket, count]) => this.redis.eval(COUNT_SCRIPT, 1, this.keys.enqueuedBucket(bucket), count, ttlMs)),
+    ).then(() => undefined);
+    const settled = (): void => {
+      if (this.writing === written) this.writing = undefined;
+    };
+    written.then(settled, settled);
+    this.writing = written;
+    return written;
   }
 
   async jobsPerHour(): Promise<number> {

@@ -100,6 +100,8 @@ async function wire(
   // One gate for every queue of this process: a profiled job or a leak check runs alone in it.
   const gate = new ExclusiveGate();
   const meter = new JobRateMeter(connection, config.queuePrefix);
+  // Before the connection closes: counts of the last jobs may still be waiting for a write.
+  opened.push(() => meter.flush());
   const sampler = new TraceSampler(meter, config.sampling, Math.random, metrics);
   const processors = {
     [QUEUES.ragQuery]: createRagQueryProcessor({
@@ -196,13 +198,11 @@ function recordFinishedJob(metrics: RagscopeMetrics, queue: string, status: 'com
  * A job without a trace carrier starts its trace here, so its sampling decision is made here, and
  * it is counted here in the shared job-rate meter: no producer did (a script, or ragscope's
  * producer with tracing off; ragscope's producer counts exactly the jobs it sends a carrier with).
- * Counted on the first attempt only; a failed count costs the job nothing.
+ * Counted on the first attempt only; a failed count costs the job nothing, and the job does not
+ * wait for it: the meter sends the count ahead of the job's completion on the same connection, or
+ * with the next write when one is in flight.
  */
 async function sampleCarrierlessJob(job: Job, sampler: TraceSampler, meter: JobRateMeter, logger: Logger): Promise<boolean> {
-  const counted =
-    job.attemptsMade === 0
-      ? meter.recordEnqueue().catch((error: Error) => logger.warn({ err: error.message }, 'job-rate meter not updated'))
-      : undefined;
-  const [decision] = await Promise.all([sampler.decide(), counted]);
-  return decision.sampled;
+  if (job.attemptsMade === 0) meter.recordEnqueue().catch((error: Error) => logger.warn({ err: error.message }, 'job-rate meter not updated'));
+  return (await sampler.decide()).sampled;
 }

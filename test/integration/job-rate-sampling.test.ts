@@ -76,6 +76,30 @@ describe('the shared job-rate meter and the sampler, on Redis with a simulated c
     now += 1;
     expect(await cached.jobsPerHour()).toBe(24_001);
   });
+
+  it('writes counts recorded while a write is in flight together, and every count lands', async () => {
+    const coalesced = uniquePrefix('job-rate-coalesce');
+    const bucketKey = `${coalesced}:ragscope:enqueued:${Math.floor(T0 / MINUTE)}`;
+    const monitor = await redis.monitor();
+    const writes: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'eval' && args[3] === bucketKey) writes.push(args[4]!);
+    });
+    try {
+      const meter = new JobRateMeter(redis, coalesced, () => T0);
+      // The first count goes out at once; the 199 recorded while it is in flight go out in one write.
+      await Promise.all(Array.from({ length: 200 }, () => meter.recordEnqueue()));
+      expect(await new JobRateMeter(redis, coalesced, () => T0).jobsPerHour()).toBe(200);
+      // Nothing in flight: a count is in Redis as soon as its promise resolves.
+      await meter.recordEnqueue(5);
+      expect(await new JobRateMeter(redis, coalesced, () => T0).jobsPerHour()).toBe(205);
+      await waitFor(() => (writes.length >= 3 ? true : undefined), 10_000, 'the MONITOR lines of three writes');
+      expect(writes).toEqual(['1', '199', '5']);
+    } finally {
+      monitor.disconnect();
+      await deletePrefix(coalesced);
+    }
+  });
 });
 
 /**
