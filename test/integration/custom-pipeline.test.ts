@@ -73,6 +73,8 @@ describe('a custom pipeline under ragscope worker --pipeline', () => {
         DD_PROFILING_CAPTURE_PCT: '0',
         RAGSCOPE_METRICS_PORT: String(metricsPort),
         RAGSCOPE_PROFILE_DIR: path.join(REPO_ROOT, '.ragscope', prefix),
+        // The planted function takes hundreds of ms; an unplanted job a few.
+        RAGSCOPE_PROFILE_SLOW_MS: '50',
       },
       ['--pipeline', fixture('custom-pipeline.cjs'), '--concurrency', '1'],
     );
@@ -141,6 +143,15 @@ describe('a custom pipeline under ragscope worker --pipeline', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/^ragscope_stage_duration_seconds_count\{stage="lookup"\} [1-9]/m);
     expect(metrics).toMatch(/^ragscope_stage_duration_seconds_count\{stage="compose"\} [1-9]/m);
+  }, 120_000);
+
+  it('a slow run of the module is remembered, and its next run is profiled on its own (profile: auto)', async () => {
+    const data = { query: 'slow when planted', userId: 'auto', plantBottleneck: true };
+    const first = await run(data);
+    const second = await run(data);
+    expect(first.profiling).toMatchObject({ profiled: false });
+    expect(second.profiling).toMatchObject({ profiled: true, reason: 'an earlier run of this job was slow' });
+    expect(second.hotspots!.map((hotspot) => hotspot.function)).toContain('plantedSlowScoring');
   }, 120_000);
 
   it('a wrong result shape and a throwing run fail their jobs with the reason; the worker goes on with the next job', async () => {
