@@ -84,7 +84,7 @@ export async function explainStatement(
     if (role) await checkExplainRole(tx, role);
     else if (sql.kind === 'server' && (await isSuperuser(tx))) notes.push(SUPERUSER_NOTE);
     await runSetup(tx, setup(false));
-    return refusedFunctions(tx, statement, params);
+    return refusedFunctions(tx, statement, params, statementTimeoutMs);
   });
   if (refusals.length > 0) throw refusalError(refusals);
 

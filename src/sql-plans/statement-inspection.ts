@@ -98,13 +98,13 @@ interface FactsRow {
  * rolled-back transaction) and returns one line per function it would call that explain must not
  * run, naming the function and why; empty when everything is harmless.
  */
-export async function refusedFunctions(tx: Tx, statement: string, params: unknown[]): Promise<string[]> {
+export async function refusedFunctions(tx: Tx, statement: string, params: unknown[], statementTimeoutMs: number): Promise<string[]> {
   let rows: { 'QUERY PLAN': unknown }[];
   try {
     rows = (await tx.query<{ 'QUERY PLAN': unknown }>(`${INSPECT_PREFIX}${statement}`, params)).rows;
   } catch (error) {
     if (!isPostgresError(error)) throw error;
-    throw statementError(error, { statement, prefixLength: Array.from(INSPECT_PREFIX).length, statementTimeoutMs: 0 });
+    throw statementError(error, { statement, prefixLength: Array.from(INSPECT_PREFIX).length, statementTimeoutMs });
   }
   const raw = rows[0]?.['QUERY PLAN'];
   const calls = planCalls(typeof raw === 'string' ? JSON.parse(raw) : raw);
