@@ -62,9 +62,13 @@ export async function openDefinedPipeline<State>(definition: PipelineDefinition<
     run: async (data, runOptions) => {
       const stages: StageTiming[] = [];
       const scope: SqlRunScope = { requestPlan: runOptions.requestPlan };
+      // Made on first use: most runs never log, and a pino child per job showed in the worker's profile.
+      let jobLogger: Logger | undefined;
       const context: PipelineContext<State> = {
         ...setupContext,
-        logger: logger.child({ jobId: runOptions.job.id }),
+        get logger() {
+          return (jobLogger ??= logger.child({ jobId: runOptions.job.id }));
+        },
         state,
         job: runOptions.job,
         stage: <T>(name: string, ...rest: [(span: Span) => Promise<T> | T] | [Attributes, (span: Span) => Promise<T> | T]) => {

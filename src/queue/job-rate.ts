@@ -68,6 +68,10 @@ export class JobRateMeter {
     return written;
   }
 
+  freshJobsPerHour(): number | undefined {
+    return this.cached && this.now() - this.cached.atMs < CACHE_MS ? this.cached.jobsPerHour : undefined;
+  }
+
   async jobsPerHour(): Promise<number> {
     const nowMs = this.now();
     if (this.cached && nowMs - this.cached.atMs < CACHE_MS) return this.cached.jobsPerHour;

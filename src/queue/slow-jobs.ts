@@ -42,8 +42,13 @@ export class SlowJobRegistry {
    * one Redis read every few seconds instead of one per job on the hot path.
    */
   /** `fingerprint` may be a function, so the hash is computed only when Redis must be asked. */
-  async wasSlow(fingerprint: string | (() => string)): Promise<boolean> {
+  wasSlow(fingerprint: string | (() => string)): boolean | Promise<boolean> {
+    // Synchronous when answered from memory: the job pays no promise for it.
     if (this.now() < this.knownEmptyUntilMs) return false;
+    return this.askRedis(fingerprint);
+  }
+
+  private async askRedis(fingerprint: string | (() => string)): Promise<boolean> {
     const key = this.keys.slowJob(typeof fingerprint === 'function' ? fingerprint() : fingerprint);
     const [anySlow, thisSlow] = await this.redis.mget(this.keys.anySlowJob(), key);
     if (!anySlow) this.knownEmptyUntilMs = this.now() + EMPTY_CACHE_MS;

@@ -20,7 +20,7 @@ export interface ConsumerOptions<S extends z.ZodType, R> {
    * For jobs that carry no trace context, and so start their trace here: whether to keep it.
    * Absent = keep every trace that starts here.
    */
-  sampleNewTrace?: (job: Job) => Promise<boolean>;
+  sampleNewTrace?: (job: Job) => boolean | Promise<boolean>;
   work: (data: z.output<S>, job: Job, span: Span) => Promise<R>;
 }
 
@@ -35,23 +35,29 @@ export interface ConsumerOptions<S extends z.ZodType, R> {
  * producer's trace when its carrier is valid, in a trace of its own when not.
  */
 export function consumerProcessor<S extends z.ZodType<{ trace?: TraceCarrier }>, R extends object>(options: ConsumerOptions<S, R>) {
-  const consumerSpan = async <T>(job: Job, carrier: TraceCarrier | undefined, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> =>
-    inSpan(
-      options.spanName,
-      {
-        kind: SpanKind.CONSUMER,
-        parent: extractTraceContext(carrier),
-        sampled: carrier || !options.sampleNewTrace ? undefined : await options.sampleNewTrace(job),
-        attributes: {
-          'messaging.system': 'bullmq',
-          'messaging.destination.name': options.queue,
-          'job.id': job.id ?? '',
-          'job.attempt': job.attemptsMade + 1,
-          ...attributes,
+  const consumerSpan = <T>(job: Job, carrier: TraceCarrier | undefined, attributes: Attributes, work: (span: Span) => Promise<T>): Promise<T> => {
+    const sampled = carrier || !options.sampleNewTrace ? undefined : options.sampleNewTrace(job);
+    // Usually decided synchronously: then the job pays no promise for its sampling decision.
+    return typeof sampled === 'object' ? sampled.then((decided) => start(decided)) : start(sampled);
+    function start(decided: boolean | undefined): Promise<T> {
+      return inSpan(
+        options.spanName,
+        {
+          kind: SpanKind.CONSUMER,
+          parent: extractTraceContext(carrier),
+          sampled: decided,
+          attributes: {
+            'messaging.system': 'bullmq',
+            'messaging.destination.name': options.queue,
+            'job.id': job.id ?? '',
+            'job.attempt': job.attemptsMade + 1,
+            ...attributes,
+          },
         },
-      },
-      work,
-    );
+        work,
+      );
+    }
+  };
 
   return async (job: Job): Promise<R & { traceId?: string }> => {
     const checked = checkJobData(options.schema, options.queue, job.data);

@@ -19,7 +19,7 @@ export interface RagQueryProcessorOptions extends ProfiledRunDeps {
   logQueries: boolean;
   logger: Logger;
   /** Decides traces that start here (jobs enqueued without a carrier). */
-  sampleNewTrace: (job: Job) => Promise<boolean>;
+  sampleNewTrace: (job: Job) => boolean | Promise<boolean>;
 }
 
 /**

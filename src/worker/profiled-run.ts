@@ -42,11 +42,12 @@ export async function runProfiledWhenSelected(
       topK: data.topK,
       plantBottleneck: data.plantBottleneck ?? false,
     }));
+  const slow = data.profile === 'auto' ? deps.slowJobs.wasSlow(fingerprint) : false;
   const decision = decideProfiling(deps.profiling, {
     mode: data.profile,
     random: Math.random(),
     overheadPct: deps.overhead.overheadPct(Date.now()),
-    previouslySlow: data.profile === 'auto' && (await deps.slowJobs.wasSlow(fingerprint)),
+    previouslySlow: typeof slow === 'boolean' ? slow : await slow,
     unavailableReason: deps.profiler ? deps.profiler.unavailableReason() : 'per-job profiling is not available in this worker',
   });
   span.setAttribute('profiling.selected', decision.profile);

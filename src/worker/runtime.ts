@@ -202,7 +202,8 @@ function recordFinishedJob(metrics: RagscopeMetrics, queue: string, status: 'com
  * wait for it: the meter sends the count ahead of the job's completion on the same connection, or
  * with the next write when one is in flight.
  */
-async function sampleCarrierlessJob(job: Job, sampler: TraceSampler, meter: JobRateMeter, logger: Logger): Promise<boolean> {
+function sampleCarrierlessJob(job: Job, sampler: TraceSampler, meter: JobRateMeter, logger: Logger): boolean | Promise<boolean> {
   if (job.attemptsMade === 0) meter.recordEnqueue().catch((error: Error) => logger.warn({ err: error.message }, 'job-rate meter not updated'));
-  return (await sampler.decide()).sampled;
+  const decision = sampler.decide();
+  return 'then' in decision ? decision.then((decided) => decided.sampled) : decision.sampled;
 }

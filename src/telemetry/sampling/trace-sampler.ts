@@ -5,6 +5,8 @@ import { processMetrics, type RagscopeMetrics } from '../metrics';
 /** Where the observed job rate comes from (the shared meter in Redis, or a fixed figure in tests). */
 export interface JobRateSource {
   jobsPerHour(): Promise<number>;
+  /** The last reading while it is still fresh, without I/O; undefined when it must be read again. */
+  freshJobsPerHour?(): number | undefined;
 }
 
 export interface SamplingDecision {
@@ -29,8 +31,16 @@ export class TraceSampler {
     if (policy.budgetAlertsUsd.length > 0) metrics.traceBudgetUsd.set(Math.min(...policy.budgetAlertsUsd));
   }
 
-  async decide(): Promise<SamplingDecision> {
-    const jobsPerHour = await this.meter.jobsPerHour();
+  /**
+   * The decision, synchronously while the job rate's last reading is fresh (nearly every job), so
+   * a job pays no promise for it.
+   */
+  decide(): SamplingDecision | Promise<SamplingDecision> {
+    const fresh = this.meter.freshJobsPerHour?.();
+    return fresh === undefined ? this.meter.jobsPerHour().then((jobsPerHour) => this.decideAt(jobsPerHour)) : this.decideAt(fresh);
+  }
+
+  private decideAt(jobsPerHour: number): SamplingDecision {
     const rate = traceSampleRate(jobsPerHour, this.policy);
     const sampled = this.random() < rate;
     this.metrics.traceSampleRate.set(rate);
