@@ -1,3 +1,4 @@
+import { tokenizeSql, type SqlToken } from './sql-tokens';
 /**
  * Everything in a plan that calls a function, read from EXPLAIN (VERBOSE, FORMAT JSON) without
  * executing anything: function calls in output lists, filters, join and index conditions, CTEs,
@@ -63,7 +64,12 @@ export function expressionCalls(expression: string): PlanCalls {
   return calls;
 }
 
-type Token = { kind: 'identifier'; text: string } | { kind: 'literal' | 'punctuation' | 'operator'; text: string };
+type Token = SqlToken;
+
+/** Unquoted identifiers folded to lower case, as PostgreSQL reads them. */
+function tokenize(text: string): Token[] {
+  return tokenizeSql(text).map((token) => (token.kind === 'identifier' && !token.quoted ? { ...token, text: token.text.toLowerCase() } : token));
+}
 
 const TYPE_CONTINUATIONS = new Set(['varying', 'precision', 'with', 'without', 'time', 'zone']);
 /** Words followed by `(` in deparsed SQL that are syntax, not function calls. */
@@ -147,55 +153,4 @@ function quoteIfNeeded(name: string): string {
 function addOnce<T>(list: T[], value: T): void {
   const key = JSON.stringify(value);
   if (!list.some((item) => JSON.stringify(item) === key)) list.push(value);
-}
-
-function tokenize(text: string): Token[] {
-  const tokens: Token[] = [];
-  let position = 0;
-  while (position < text.length) {
-    const char = text[position]!;
-    const start = position;
-    if (/\s/.test(char)) {
-      position++;
-    } else if (char === "'") {
-      position = endOfQuoted(text, position, "'");
-      tokens.push({ kind: 'literal', text: text.slice(start, position) });
-    } else if (char === '"') {
-      position = endOfQuoted(text, position, '"');
-      tokens.push({ kind: 'identifier', text: text.slice(start + 1, position - 1).replace(/""/g, '"') });
-    } else if (/[A-Za-z_\u0080-\uffff]/.test(char)) {
-      while (position < text.length && /[A-Za-z0-9_$\u0080-\uffff]/.test(text[position]!)) position++;
-      // Unquoted identifiers are folded to lower case, as PostgreSQL reads them.
-      tokens.push({ kind: 'identifier', text: text.slice(start, position).toLowerCase() });
-    } else if (/[0-9]/.test(char) || (char === '$' && /[0-9]/.test(text[position + 1] ?? ''))) {
-      position++;
-      while (position < text.length && /[0-9.eE]/.test(text[position]!)) position++;
-      tokens.push({ kind: 'literal', text: text.slice(start, position) });
-    } else if ('(),.[];'.includes(char)) {
-      position++;
-      tokens.push({ kind: 'punctuation', text: char });
-    } else if (char === ':' && text[position + 1] === ':') {
-      position += 2;
-      tokens.push({ kind: 'operator', text: '::' });
-    } else {
-      while (position < text.length && /[+\-*/<>=~!@#%^&|`?]/.test(text[position]!)) position++;
-      if (position === start) position++;
-      tokens.push({ kind: 'operator', text: text.slice(start, position) });
-    }
-  }
-  return tokens;
-}
-
-/** Position just past the closing quote; a doubled quote is an escaped one. */
-function endOfQuoted(text: string, start: number, quote: string): number {
-  let position = start + 1;
-  while (position < text.length) {
-    if (text[position] === quote) {
-      if (text[position + 1] === quote) position += 2;
-      else return position + 1;
-    } else {
-      position++;
-    }
-  }
-  return text.length;
 }

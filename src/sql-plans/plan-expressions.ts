@@ -4,6 +4,8 @@
  * parser: EXPLAIN's deparsed output is regular enough (fully parenthesised, literals quoted, casts
  * written `::type`) that tokens and a paren stack are all it takes.
  */
+import { tokenizeSql, type SqlToken } from './sql-tokens';
+
 export interface ExpressionColumns {
   /** Column names in order of first appearance, qualifiers (`d.topic`) dropped. */
   columns: string[];
@@ -39,14 +41,12 @@ const GIN_OPERATORS = new Set(['@@', '@>', '<@', '&&', '?', '?|', '?&', '@@@']);
 const LIKE_OPERATORS = new Set(['~~', '~~*']);
 const REGEX_OPERATORS = new Set(['~', '~*']);
 
-type Token =
-  | { kind: 'identifier'; text: string; quoted: boolean; start: number; end: number }
-  | { kind: 'punctuation' | 'operator' | 'literal'; text: string; start: number; end: number };
+type Token = SqlToken;
 
 export function expressionColumns(expression: string | undefined): ExpressionColumns {
   const result: ExpressionColumns = { columns: [], wrappedExpressions: [], usesGinOperator: false, hasOr: false, patternColumns: [] };
   if (!expression) return result;
-  const tokens = tokenize(expression);
+  const tokens = tokenizeSql(expression);
   const frames: { call?: string; start: number; wrapsColumn: boolean }[] = [];
   let lastColumn: string | undefined;
 
@@ -105,54 +105,4 @@ function skipTypeName(tokens: Token[], index: number): number {
   if (tokens[position]?.text === '(' && tokens[position + 2]?.text === ')') position += 3;
   while (tokens[position]?.text === '[' && tokens[position + 1]?.text === ']') position += 2;
   return position;
-}
-
-function tokenize(text: string): Token[] {
-  const tokens: Token[] = [];
-  let position = 0;
-  while (position < text.length) {
-    const char = text[position]!;
-    const start = position;
-    if (/\s/.test(char)) {
-      position++;
-    } else if (char === "'") {
-      position = endOfQuoted(text, position, "'");
-      tokens.push({ kind: 'literal', text: text.slice(start, position), start, end: position });
-    } else if (char === '"') {
-      position = endOfQuoted(text, position, '"');
-      tokens.push({ kind: 'identifier', text: text.slice(start + 1, position - 1).replace(/""/g, '"'), quoted: true, start, end: position });
-    } else if (/[A-Za-z_\u0080-\uffff]/.test(char)) {
-      while (position < text.length && /[A-Za-z0-9_$\u0080-\uffff]/.test(text[position]!)) position++;
-      tokens.push({ kind: 'identifier', text: text.slice(start, position), quoted: false, start, end: position });
-    } else if (/[0-9]/.test(char) || (char === '$' && /[0-9]/.test(text[position + 1] ?? ''))) {
-      position++;
-      while (position < text.length && /[0-9.eE]/.test(text[position]!)) position++;
-      tokens.push({ kind: 'literal', text: text.slice(start, position), start, end: position });
-    } else if ('(),.[]'.includes(char)) {
-      position++;
-      tokens.push({ kind: 'punctuation', text: char, start, end: position });
-    } else if (char === ':' && text[position + 1] === ':') {
-      position += 2;
-      tokens.push({ kind: 'operator', text: '::', start, end: position });
-    } else {
-      while (position < text.length && /[+\-*/<>=~!@#%^&|`?:]/.test(text[position]!)) position++;
-      if (position === start) position++;
-      tokens.push({ kind: 'operator', text: text.slice(start, position), start, end: position });
-    }
-  }
-  return tokens;
-}
-
-/** Position just past the closing quote; a doubled quote is an escaped one. */
-function endOfQuoted(text: string, start: number, quote: string): number {
-  let position = start + 1;
-  while (position < text.length) {
-    if (text[position] === quote) {
-      if (text[position + 1] === quote) position += 2;
-      else return position + 1;
-    } else {
-      position++;
-    }
-  }
-  return text.length;
 }
