@@ -39,6 +39,7 @@ interface Mode {
   metricsUrl?: string;
   queue?: Queue;
   events?: QueueEvents;
+  eventsConnection?: Redis;
   throughput: number[];
   cpuMsPerJob: number[];
 }
@@ -132,7 +133,9 @@ async function main(): Promise<number> {
       mode.worker = await startWorker({ ...mode.env, RAGSCOPE_QUEUE_PREFIX: mode.prefix, RAGSCOPE_METRICS_PORT: String(metricsPort) });
       mode.queue = new Queue('rag-query', { connection, prefix: mode.prefix });
       mode.queue.setMaxListeners(JOBS + 10);
-      mode.events = new QueueEvents('rag-query', { connection: connection.duplicate(), prefix: mode.prefix });
+      // BullMQ never closes a connection it was handed: kept here so the bench can quit it and exit.
+      mode.eventsConnection = connection.duplicate();
+      mode.events = new QueueEvents('rag-query', { connection: mode.eventsConnection, prefix: mode.prefix });
       await mode.events.waitUntilReady();
       // The same warm-up for every configuration: JIT tiers, PGlite caches, connections.
       await runBatch(mode, -1);
@@ -181,6 +184,7 @@ async function main(): Promise<number> {
           await exited;
         }
         await mode.events?.close();
+        await mode.eventsConnection?.quit().catch(() => mode.eventsConnection?.disconnect());
         await mode.queue?.obliterate({ force: true }).catch(() => undefined);
         await mode.queue?.close();
       }),
