@@ -81,7 +81,11 @@ describe('trace across the queue hop', () => {
     try {
       await events.waitUntilReady();
       const job = await queue.add('from-a-python-script', { query: 'GDPR retention', userId: 'script' });
-      const result = (await job.waitUntilFinished(events, 30_000)) as { traceId: string };
+      const result = (await job.waitUntilFinished(events, 30_000).catch(async (error: Error) => {
+        // Seen once in eight full runs: say where the job was and what the worker logged.
+        const state = await queue.getJobState(job.id!);
+        throw new Error(`${error.message}; job state ${state}; worker output:\n${worker.output().slice(-4000)}`);
+      })) as { traceId: string };
       expect(result.traceId).toMatch(/^[0-9a-f]{32}$/);
       const spans = await waitFor(
         () => {
