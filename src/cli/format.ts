@@ -10,6 +10,9 @@ export function formatQueryResult(result: RagQueryResult): string {
   const lines = [`answer: ${result.answer}`, 'sources:'];
   for (const source of result.sources) lines.push(`  ${source.id}  ${source.score?.toFixed(3) ?? '-'}  ${source.title ?? ''}`.trimEnd());
   lines.push(`stages: ${result.stages.map((stage) => `${stage.name} ${stage.durationMs.toFixed(1)} ms`).join(' | ')}`);
+  for (const plan of result.plans ?? []) {
+    if (plan.reused) lines.push(`sql plan reused from ${plan.plannedAt} (sampled profiles plan a statement once per RAGSCOPE_PLAN_INTERVAL_SECONDS)`);
+  }
   for (const finding of result.findings ?? []) lines.push(`sql finding [${finding.severity}] ${finding.rule}: ${finding.message} → ${finding.suggestion}`);
   if (result.traceId) lines.push(`trace: ${result.traceId}  (ragscope trace ${result.traceId})`);
   if (result.hotspots) lines.push(...hotspotLines(result.hotspots, (hotspot) => hotspot.selfMs, 'ms'));

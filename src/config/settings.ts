@@ -371,6 +371,12 @@ export const settings = {
       default: '2000',
       doc: 'A job slower than this (ms) is profiled automatically when it runs again (retry or repeat).',
     }),
+    planIntervalSeconds: setting({
+      env: 'RAGSCOPE_PLAN_INTERVAL_SECONDS',
+      schema: integerIn(0, 7 * 24 * 3600),
+      default: '600',
+      doc: 'A statement is EXPLAINed for sampled profiles at most once per this many seconds; those in between report that plan (`plans[].reused`). `profile: always` and slow-job profiles always plan afresh. 0 = plan every profiled job (each plan runs the statement again; on PGlite, about a second of CPU).',
+    }),
     top: setting({ env: 'RAGSCOPE_PROFILE_TOP', schema: integerIn(1, 100), default: '5', doc: 'Hotspots returned per profiled job.' }),
     outputDir: setting({
       env: 'RAGSCOPE_PROFILE_DIR',

@@ -57,5 +57,10 @@ export const ragQueryResultSchema = z.object({
   profilePath: z.string().optional(),
   /** What the plan rules found in the retrieve stage's SQL, when a plan was captured (profiled jobs). */
   findings: z.array(planFindingSchema).optional(),
+  /**
+   * The plans behind `findings`, one per statement: taken for this job, or (`reused`) a plan of the
+   * same statement that a sampled profile took at `plannedAt`, within RAGSCOPE_PLAN_INTERVAL_SECONDS.
+   */
+  plans: z.array(z.object({ statement: z.string(), plannedAt: z.string(), reused: z.boolean() })).optional(),
 });
 export type RagQueryResult = z.infer<typeof ragQueryResultSchema>;

@@ -3,7 +3,8 @@ import type { Job } from 'bullmq';
 import type { ProfilingConfig } from '../config/config';
 import type { RagQueryData, RagQueryResult } from '../contracts/rag-query';
 import { QUEUES } from '../contracts/queues';
-import type { JobPipeline, PlanRequest } from '../pipeline/job-pipeline';
+import type { JobPipeline, PlanRequest, StatementPlan } from '../pipeline/job-pipeline';
+import type { RecentPlans } from './plan-reuse';
 import { planStatements } from './statement-plans';
 import { SlowJobRegistry } from '../queue/slow-jobs';
 import type { RagscopeMetrics } from '../telemetry/metrics';
@@ -20,6 +21,8 @@ export interface ProfiledRunDeps {
   gate: ExclusiveGate;
   slowJobs: SlowJobRegistry;
   metrics: Pick<RagscopeMetrics, 'sqlFindingsTotal'>;
+  /** Plans sampled profiles may reuse (RAGSCOPE_PLAN_INTERVAL_SECONDS). */
+  recentPlans: RecentPlans<StatementPlan>;
 }
 
 /**
@@ -71,15 +74,17 @@ export async function runProfiledWhenSelected(
   // overhead cap counts the profiler's own cost only, as DD_PROFILING_MAX_TIME_USAGE_PCT does: a
   // plan is bounded by the statement timeout instead, and counting it (on PGlite it runs on a copy
   // of the database, 0.5-1.4 s) stopped slow-job profiling for minutes after a single plan.
-  const findings = await planStatements(planRequests);
-  for (const finding of findings ?? []) deps.metrics.sqlFindingsTotal.inc({ rule: finding.rule, severity: finding.severity });
+  // A sampled profile reports a recent plan of the same statement: planning every one cost more CPU
+  // than the jobs themselves at a 1% capture rate. Somebody asking, or a slow job, gets a fresh plan.
+  const planned = await planStatements(planRequests, { recent: deps.recentPlans, reuse: decision.bySampling === true });
+  for (const finding of planned?.newFindings ?? []) deps.metrics.sqlFindingsTotal.inc({ rule: finding.rule, severity: finding.severity });
   deps.overhead.record(Date.now(), performance.now() - startedAt, profiled.profilingMs);
   await deps.slowJobs.forget(fingerprint());
   const top = profiled.hotspots[0];
   if (top) span.setAttributes({ 'profiling.top_function': top.function, 'profiling.top_line': `${top.file}:${top.line}` });
   return {
     ...profiled.value,
-    ...(findings ? { findings } : {}),
+    ...(planned ? { findings: planned.findings, plans: planned.plans } : {}),
     profiling: { profiled: true, reason: decision.reason, overheadMs: profiled.profilingMs },
     hotspots: profiled.hotspots,
     profilePath: profiled.profilePath,

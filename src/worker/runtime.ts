@@ -13,6 +13,7 @@ import { ExclusiveGate } from '../telemetry/profiling/exclusive-gate';
 import { JobProfiler } from '../telemetry/profiling/job-profiler';
 import { ProfilingOverheadWindow } from '../telemetry/profiling/profiling-policy';
 import { TraceSampler } from '../telemetry/sampling/trace-sampler';
+import { RecentPlans } from './plan-reuse';
 import { createLeakCheckProcessor, createRagQueryProcessor } from './processors';
 
 export interface WorkerRuntimeOptions {
@@ -115,6 +116,7 @@ async function wire(
       gate,
       slowJobs: new SlowJobRegistry(connection, config.queuePrefix),
       metrics,
+      recentPlans: new RecentPlans(config.profiling.planIntervalSeconds * 1000),
       sampleNewTrace: (job) => sampleCarrierlessJob(job, sampler, meter, logger),
     }),
     [QUEUES.leakCheck]: createLeakCheckProcessor({

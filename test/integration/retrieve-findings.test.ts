@@ -74,3 +74,44 @@ describe("a profiled job's SQL plan", () => {
     expect(metrics).toMatch(/^ragscope_heap_used_bytes \d+/m);
   });
 });
+
+describe('plans of sampled profiles (RAGSCOPE_PLAN_INTERVAL_SECONDS)', () => {
+  const prefix = uniquePrefix('plan-reuse');
+  let testQueue: TestQueue;
+  let worker: WorkerProcess;
+
+  beforeAll(async () => {
+    testQueue = await openTestQueue(prefix);
+    // Every auto job is profiled by sampling, whatever the overhead cap; the default interval (600 s) holds for the whole test.
+    worker = await startWorkerProcess({
+      REDIS_URL,
+      RAGSCOPE_QUEUE_PREFIX: prefix,
+      DD_TRACE_ENABLED: 'false',
+      DD_PROFILING_CAPTURE_PCT: '100',
+      DD_PROFILING_MAX_TIME_USAGE_PCT: '100',
+    });
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await testQueue?.close();
+  });
+
+  const run = async (data: object) => (await (await testQueue.queue.add('query', data)).waitUntilFinished(testQueue.events, 60_000)) as RagQueryResult;
+
+  it('plans a statement for the first sampled profile, reuses that plan for the next, and plans afresh when a job asks', async () => {
+    const query = { query: 'redis eviction policy for queues and memory', userId: 'plans' };
+    const first = await run(query);
+    const second = await run({ ...query, query: 'kubernetes on-call runbook' });
+    const asked = await run({ ...query, profile: 'always' });
+    for (const result of [first, second, asked]) expect(result.profiling?.profiled, result.profiling?.reason).toBe(true);
+
+    expect(first.plans, 'the first sampled profile took no plan').toHaveLength(1);
+    expect(first.plans![0]!.reused).toBe(false);
+    // Same statement text (the query is a bind parameter): the second sampled profile reports the first plan.
+    expect(second.plans).toEqual([{ ...first.plans![0]!, reused: true }]);
+    expect(second.findings).toEqual(first.findings);
+    expect(asked.plans![0]!.reused).toBe(false);
+    expect(Date.parse(asked.plans![0]!.plannedAt)).toBeGreaterThan(Date.parse(first.plans![0]!.plannedAt));
+  });
+});

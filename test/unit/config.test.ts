@@ -52,6 +52,7 @@ describe('loadConfig', () => {
         outputDir: '.ragscope/profiles',
         top: 5,
         slowJobMs: 2000,
+        planIntervalSeconds: 600,
       },
       sampling: { baseRate: 0.1, highVolumeRate: 0.01, highVolumeJobsPerHour: 10_000, pricePerMillionSpansUsd: 5, budgetAlertsUsd: [100, 200] },
     });

@@ -29,6 +29,12 @@ describe('decideProfiling', () => {
     expect(decision.profile).toBe(profile);
     expect(decision.reason).toMatch(reason);
   });
+
+  it('marks only a profile chosen by the capture rate as sampled (its SQL plans may be reused)', () => {
+    expect(decideProfiling(policy, request({ random: 0 })).bySampling).toBe(true);
+    expect(decideProfiling(policy, request({ mode: 'always' })).bySampling).toBeUndefined();
+    expect(decideProfiling(policy, request({ previouslySlow: true, random: 0 })).bySampling).toBeUndefined();
+  });
 });
 
 describe('overhead cap over a sliding window', () => {

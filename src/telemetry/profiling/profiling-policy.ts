@@ -29,6 +29,8 @@ export interface ProfilingRequest {
 export interface ProfilingDecision {
   profile: boolean;
   reason: string;
+  /** Selected by the capture rate alone (nobody asked, nothing was slow), so its SQL plans may be reused. */
+  bySampling?: true;
 }
 
 export function decideProfiling(policy: ProfilingPolicy, request: ProfilingRequest): ProfilingDecision {
@@ -44,7 +46,7 @@ export function decideProfiling(policy: ProfilingPolicy, request: ProfilingReque
     };
   }
   if (request.previouslySlow) return { profile: true, reason: 'an earlier run of this job was slow' };
-  if (request.random < policy.capturePct / 100) return { profile: true, reason: `sampled at the ${policy.capturePct}% capture rate` };
+  if (request.random < policy.capturePct / 100) return { profile: true, bySampling: true, reason: `sampled at the ${policy.capturePct}% capture rate` };
   return { profile: false, reason: `not sampled at the ${policy.capturePct}% capture rate` };
 }
 
