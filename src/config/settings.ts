@@ -362,7 +362,7 @@ export const settings = {
       env: 'DD_PROFILING_MAX_TIME_USAGE_PCT',
       schema: numberIn(0, 100),
       default: '5',
-      doc: 'ragscope\'s overhead cap: profiling time / job time over 5 minutes, percent (`always` jobs ignore it).',
+      doc: 'ragscope\'s overhead cap: profiling time / the worker\'s CPU time over 5 minutes, percent (`always` jobs ignore it).',
     }),
     cpuEnabled: setting({ env: 'DD_PROFILING_CPU_ENABLED', schema: booleanFlag, default: 'true', doc: 'Per-job CPU profiles at all.' }),
     slowJobMs: setting({

@@ -11,6 +11,7 @@ import { SlowJobRegistry } from '../queue/slow-jobs';
 import { processMetrics, serveMetrics, type RagscopeMetrics } from '../telemetry/metrics';
 import { ExclusiveGate } from '../telemetry/profiling/exclusive-gate';
 import { JobProfiler } from '../telemetry/profiling/job-profiler';
+import { processCpuSinceLastCall } from '../telemetry/profiling/process-cpu';
 import { ProfilingOverheadWindow } from '../telemetry/profiling/profiling-policy';
 import { TraceSampler } from '../telemetry/sampling/trace-sampler';
 import { RecentPlans } from './plan-reuse';
@@ -113,6 +114,7 @@ async function wire(
       profiling: config.profiling,
       profiler,
       overhead: new ProfilingOverheadWindow(),
+      cpuSinceLastRecord: processCpuSinceLastCall(),
       gate,
       slowJobs: new SlowJobRegistry(connection, config.queuePrefix),
       metrics,

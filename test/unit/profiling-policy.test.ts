@@ -45,11 +45,11 @@ describe('overhead cap over a sliding window', () => {
       decideProfiling(capped, request({ random: 0, overheadPct: window.overheadPct(nowMs) })).profile;
 
     expect(decideAt(0)).toBe(true);
-    // A burst of profiled jobs: 100 ms jobs with 20 ms of profiling each = 20% overhead.
+    // A burst of profiled jobs: 100 ms of the worker's CPU with 20 ms of profiling each = 20% overhead.
     for (let second = 0; second < 10; second++) window.record(second * 1000, 100, 20);
     expect(window.overheadPct(10_000)).toBeCloseTo(20, 6);
     expect(decideAt(10_000)).toBe(false);
-    // Unprofiled jobs dilute it: 10 × 20 ms over 10 × 100 + 30 × 100 ms = 5%, still at the cap.
+    // Unprofiled work dilutes it: 10 × 20 ms over 10 × 100 + 30 × 100 ms of CPU = 5%, still at the cap.
     for (let second = 10; second < 40; second++) window.record(second * 1000, 100, 0);
     expect(window.overheadPct(40_000)).toBeCloseTo(5, 6);
     expect(decideAt(40_000)).toBe(false);

@@ -51,36 +51,40 @@ export function decideProfiling(policy: ProfilingPolicy, request: ProfilingReque
 }
 
 /**
- * Profiling time against job time over a sliding window, so a burst of profiled jobs pushes the
- * overhead over the cap and, once it ages out of the window, selection resumes by itself. Jobs are
- * summed per second, so memory stays at one entry a second whatever the job rate.
+ * Profiling time against the worker's CPU time over a sliding window, so a burst of profiled jobs
+ * pushes the overhead over the cap and, once it ages out of the window, selection resumes by itself.
+ * CPU time, not the sum of job durations: with N jobs at once, durations add up to N times the time
+ * that passed, and a 5% cap on them let profiling take about N × 5% of the CPU (11% measured at
+ * concurrency 2). Records are summed per second, so memory stays at one entry a second whatever the
+ * job rate.
  */
 export class ProfilingOverheadWindow {
-  private readonly seconds: Array<{ second: number; jobMs: number; profilingMs: number }> = [];
+  private readonly seconds: Array<{ second: number; cpuMs: number; profilingMs: number }> = [];
 
   constructor(private readonly windowMs = 5 * 60_000) {}
 
-  record(atMs: number, jobMs: number, profilingMs: number): void {
+  /** @param cpuMs CPU time the worker used since its previous record, profiling included */
+  record(atMs: number, cpuMs: number, profilingMs: number): void {
     const second = Math.floor(atMs / 1000);
     const last = this.seconds.at(-1);
     if (last && last.second === second) {
-      last.jobMs += jobMs;
+      last.cpuMs += cpuMs;
       last.profilingMs += profilingMs;
     } else {
-      this.seconds.push({ second, jobMs, profilingMs });
+      this.seconds.push({ second, cpuMs, profilingMs });
     }
     this.expire(atMs);
   }
 
   overheadPct(nowMs: number): number {
     this.expire(nowMs);
-    let jobMs = 0;
+    let cpuMs = 0;
     let profilingMs = 0;
     for (const entry of this.seconds) {
-      jobMs += entry.jobMs;
+      cpuMs += entry.cpuMs;
       profilingMs += entry.profilingMs;
     }
-    return jobMs > 0 ? (profilingMs / jobMs) * 100 : 0;
+    return cpuMs > 0 ? (profilingMs / cpuMs) * 100 : 0;
   }
 
   /** Entries held: at most one a second of the window. */
