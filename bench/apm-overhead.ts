@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { formatEstimate, median, numberArgument, pairedRatio } from './stats';
+import { formatEstimate, median, numberArgument, pairedRatio, ratioOfTotals } from './stats';
 import { startLocalIntake } from '../src/telemetry/intake/intake-server';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -167,6 +167,11 @@ async function main(): Promise<number> {
     process.stdout.write('\nratios to off (median of per-round ratios, 95% bootstrap CI):\n');
     process.stdout.write(`  defaults  CPU per job ${formatEstimate(cpuDefaults)}   throughput ${formatEstimate(throughputDefaults)}\n`);
     process.stdout.write(`  all on    CPU per job ${formatEstimate(cpuAllOn)}   throughput ${formatEstimate(throughputAllOn)}\n`);
+    // The goals are judged on the medians, as asked; totals charge rare costs (a per-job profile,
+    // bounded by the overhead cap) in full, so both are printed.
+    process.stdout.write('\nratios of totals over all rounds (mean cost; 95% bootstrap CI over rounds):\n');
+    process.stdout.write(`  defaults  CPU ${formatEstimate(ratioOfTotals(defaults.cpuMsPerJob, off.cpuMsPerJob))}\n`);
+    process.stdout.write(`  all on    CPU ${formatEstimate(ratioOfTotals(allOn.cpuMsPerJob, off.cpuMsPerJob))}\n`);
     process.stdout.write(`spans received by the intake: ${intake.store.allSpans().length}\n`);
     const cpuOk = cpuDefaults.high <= GOALS.cpuRatioHigh;
     const throughputOk = throughputDefaults.low >= GOALS.throughputRatioLow;

@@ -52,6 +52,30 @@ export function pairedRatio(numerator: readonly number[], denominator: readonly 
   );
 }
 
+/**
+ * Σ numerator / Σ denominator over paired rounds, with a 95% percentile-bootstrap interval from
+ * resampling rounds (pairs kept together). The median of per-round ratios shrugs off a rare costly
+ * event (a per-job profile lands in some rounds, not others); the ratio of totals charges it in full.
+ */
+export function ratioOfTotals(numerator: readonly number[], denominator: readonly number[], options: { resamples?: number; seed?: number } = {}): Estimate {
+  if (numerator.length !== denominator.length) throw new Error('paired rounds must have the same length');
+  const resamples = options.resamples ?? 5000;
+  const random = mulberry32(options.seed ?? 1);
+  const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
+  const ratios: number[] = [];
+  for (let resample = 0; resample < resamples; resample++) {
+    let top = 0;
+    let bottom = 0;
+    for (let draw = 0; draw < numerator.length; draw++) {
+      const round = Math.floor(random() * numerator.length);
+      top += numerator[round]!;
+      bottom += denominator[round]!;
+    }
+    ratios.push(top / bottom);
+  }
+  return { value: sum(numerator) / sum(denominator), low: percentile(ratios, 0.025), high: percentile(ratios, 0.975) };
+}
+
 export function formatEstimate(estimate: Estimate, digits = 3): string {
   return `${estimate.value.toFixed(digits)} (95% CI ${estimate.low.toFixed(digits)}–${estimate.high.toFixed(digits)})`;
 }

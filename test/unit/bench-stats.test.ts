@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapMedian, median, numberArgument, pairedRatio, percentile } from '../../bench/stats';
+import { bootstrapMedian, median, numberArgument, pairedRatio, percentile, ratioOfTotals } from '../../bench/stats';
 
 describe('bench statistics', () => {
   it.each([
@@ -49,5 +49,23 @@ describe('bench statistics', () => {
     expect(numberArgument('rounds', 20, ['node', 'bench', '--rounds', '5'])).toBe(5);
     expect(numberArgument('rounds', 20, ['node', 'bench'])).toBe(20);
     expect(() => numberArgument('rounds', 20, ['node', 'bench', '--rounds', 'x'])).toThrow(/positive number/);
+  });
+});
+
+describe('ratioOfTotals', () => {
+  it('charges a rare costly round in full where the median of ratios does not', () => {
+    // Nine rounds at cost 1.0, one round at 1.5 (a profile landed in it): the median ratio is 1, the total 1.05.
+    const off = Array.from({ length: 10 }, () => 4);
+    const on = [...Array.from({ length: 9 }, () => 4), 6];
+    expect(pairedRatio(on, off).value).toBe(1);
+    const totals = ratioOfTotals(on, off, { seed: 3 });
+    expect(totals.value).toBeCloseTo(1.05, 12);
+    expect(totals.low).toBeGreaterThanOrEqual(1);
+    expect(totals.high).toBeGreaterThan(1.05);
+    expect(ratioOfTotals(on, off, { seed: 3 })).toEqual(totals);
+  });
+
+  it('refuses unpaired rounds', () => {
+    expect(() => ratioOfTotals([1], [1, 2])).toThrow(/same length/);
   });
 });
