@@ -18,8 +18,8 @@ export interface ProfiledRunDeps {
   /** Absent when per-job profiling could not be set up; jobs then run unprofiled. */
   profiler?: JobProfiler;
   overhead: ProfilingOverheadWindow;
-  /** The worker's CPU time since the previous call (ms): the overhead cap's denominator. */
-  cpuSinceLastRecord: () => number;
+  /** The worker's CPU time since the previous reading (ms), read at most once a second unless forced: the overhead cap's denominator. */
+  cpuSinceLastRecord: (force?: boolean) => number;
   gate: ExclusiveGate;
   slowJobs: SlowJobRegistry;
   metrics: Pick<RagscopeMetrics, 'sqlFindingsTotal'>;
@@ -80,7 +80,7 @@ export async function runProfiledWhenSelected(
   // than the jobs themselves at a 1% capture rate. Somebody asking, or a slow job, gets a fresh plan.
   const planned = await planStatements(planRequests, { recent: deps.recentPlans, reuse: decision.bySampling === true });
   for (const finding of planned?.newFindings ?? []) deps.metrics.sqlFindingsTotal.inc({ rule: finding.rule, severity: finding.severity });
-  deps.overhead.record(Date.now(), deps.cpuSinceLastRecord(), profiled.profilingMs);
+  deps.overhead.record(Date.now(), deps.cpuSinceLastRecord(true), profiled.profilingMs);
   await deps.slowJobs.forget(fingerprint());
   const top = profiled.hotspots[0];
   if (top) span.setAttributes({ 'profiling.top_function': top.function, 'profiling.top_line': `${top.file}:${top.line}` });

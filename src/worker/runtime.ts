@@ -11,7 +11,7 @@ import { SlowJobRegistry } from '../queue/slow-jobs';
 import { processMetrics, serveMetrics, type RagscopeMetrics } from '../telemetry/metrics';
 import { ExclusiveGate } from '../telemetry/profiling/exclusive-gate';
 import { JobProfiler } from '../telemetry/profiling/job-profiler';
-import { processCpuSinceLastCall } from '../telemetry/profiling/process-cpu';
+import { processCpuSinceLastReading } from '../telemetry/profiling/process-cpu';
 import { ProfilingOverheadWindow } from '../telemetry/profiling/profiling-policy';
 import { TraceSampler } from '../telemetry/sampling/trace-sampler';
 import { RecentPlans } from './plan-reuse';
@@ -114,7 +114,7 @@ async function wire(
       profiling: config.profiling,
       profiler,
       overhead: new ProfilingOverheadWindow(),
-      cpuSinceLastRecord: processCpuSinceLastCall(),
+      cpuSinceLastRecord: processCpuSinceLastReading(),
       gate,
       slowJobs: new SlowJobRegistry(connection, config.queuePrefix),
       metrics,
