@@ -56,9 +56,9 @@ function uuidHex(uuid: string, digits: 16 | 32): string {
   return digits === 16 ? first16 : first16 + uuid.slice(19, 23) + uuid.slice(24);
 }
 
-function unsampledRoot(): Context {
+function unsampledRoot(active: Context): Context {
   // randomUUID draws from a cached entropy pool: far cheaper per job than randomBytes, still unique.
-  return trace.setSpanContext(context.active(), {
+  return trace.setSpanContext(active, {
     traceId: uuidHex(randomUUID(), 32),
     spanId: uuidHex(randomUUID(), 16),
     traceFlags: TraceFlags.NONE,
@@ -71,11 +71,18 @@ function unsampledRoot(): Context {
  * and always ends. Every ragscope span goes through here so errors are recorded the same way.
  */
 export async function inSpan<T>(name: string, options: SpanOptions, work: (span: Span) => Promise<T> | T): Promise<T> {
-  if (context.active().getValue(SPANS_SUPPRESSED) === true) {
+  const active = context.active();
+  if (active.getValue(SPANS_SUPPRESSED) === true) {
     // Inside withoutSpans: the enclosing span stays active and nothing new is recorded.
-    return work(trace.wrapSpanContext(trace.getSpanContext(context.active()) ?? INVALID_SPAN_CONTEXT));
+    return work(trace.wrapSpanContext(trace.getSpanContext(active) ?? INVALID_SPAN_CONTEXT));
   }
-  const parent = options.sampled === false ? unsampledRoot() : (options.parent ?? context.active());
+  if (options.sampled === undefined && options.parent === undefined && isUnsampled(active)) {
+    // A child in a dropped trace (nine jobs in ten at the default rate): nothing to record, and the
+    // active context already carries the trace ids its logs and children need, so no new context
+    // is entered either (each context switch goes through dd-trace's context manager).
+    return work(trace.getSpan(active) ?? trace.wrapSpanContext(trace.getSpanContext(active)!));
+  }
+  const parent = options.sampled === false ? unsampledRoot(active) : (options.parent ?? active);
   if (isUnsampled(parent)) {
     // Dropped traces cost nothing past this check: no span objects, nothing exported.
     const span = trace.wrapSpanContext(trace.getSpanContext(parent)!);
