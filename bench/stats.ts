@@ -30,17 +30,30 @@ export interface Estimate {
   high: number;
 }
 
-/** Median of `values` with a 95% percentile-bootstrap confidence interval (`resamples` draws). */
-export function bootstrapMedian(values: readonly number[], options: { resamples?: number; seed?: number } = {}): Estimate {
+/**
+ * 95% percentile-bootstrap interval of `statistic` over `rounds` rounds: each resample draws as many
+ * round indices, with replacement, from a seeded generator.
+ */
+function bootstrapInterval(
+  rounds: number,
+  statistic: (draw: readonly number[]) => number,
+  options: { resamples?: number; seed?: number },
+): { low: number; high: number } {
   const resamples = options.resamples ?? 5000;
   const random = mulberry32(options.seed ?? 1);
-  const medians: number[] = [];
-  const draw: number[] = new Array<number>(values.length);
+  const statistics: number[] = [];
+  const draw: number[] = new Array<number>(rounds);
   for (let resample = 0; resample < resamples; resample++) {
-    for (let index = 0; index < values.length; index++) draw[index] = values[Math.floor(random() * values.length)]!;
-    medians.push(median(draw));
+    for (let index = 0; index < rounds; index++) draw[index] = Math.floor(random() * rounds);
+    statistics.push(statistic(draw));
   }
-  return { value: median(values), low: percentile(medians, 0.025), high: percentile(medians, 0.975) };
+  return { low: percentile(statistics, 0.025), high: percentile(statistics, 0.975) };
+}
+
+/** Median of `values` with a 95% percentile-bootstrap confidence interval (`resamples` draws). */
+export function bootstrapMedian(values: readonly number[], options: { resamples?: number; seed?: number } = {}): Estimate {
+  const interval = bootstrapInterval(values.length, (draw) => median(draw.map((round) => values[round]!)), options);
+  return { value: median(values), ...interval };
 }
 
 /** Per-round ratios `numerator[i] / denominator[i]` of paired rounds, summarised as a bootstrapped median. */
@@ -59,21 +72,9 @@ export function pairedRatio(numerator: readonly number[], denominator: readonly 
  */
 export function ratioOfTotals(numerator: readonly number[], denominator: readonly number[], options: { resamples?: number; seed?: number } = {}): Estimate {
   if (numerator.length !== denominator.length) throw new Error('paired rounds must have the same length');
-  const resamples = options.resamples ?? 5000;
-  const random = mulberry32(options.seed ?? 1);
   const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
-  const ratios: number[] = [];
-  for (let resample = 0; resample < resamples; resample++) {
-    let top = 0;
-    let bottom = 0;
-    for (let draw = 0; draw < numerator.length; draw++) {
-      const round = Math.floor(random() * numerator.length);
-      top += numerator[round]!;
-      bottom += denominator[round]!;
-    }
-    ratios.push(top / bottom);
-  }
-  return { value: sum(numerator) / sum(denominator), low: percentile(ratios, 0.025), high: percentile(ratios, 0.975) };
+  const totalsOf = (draw: readonly number[]) => sum(draw.map((round) => numerator[round]!)) / sum(draw.map((round) => denominator[round]!));
+  return { value: sum(numerator) / sum(denominator), ...bootstrapInterval(numerator.length, totalsOf, options) };
 }
 
 export function formatEstimate(estimate: Estimate, digits = 3): string {

@@ -375,7 +375,7 @@ export const settings = {
       env: 'RAGSCOPE_PLAN_INTERVAL_SECONDS',
       schema: integerIn(0, 7 * 24 * 3600),
       default: '600',
-      doc: 'A statement is EXPLAINed for sampled profiles at most once per this many seconds; those in between report that plan (`plans[].reused`). `profile: always` and slow-job profiles always plan afresh. 0 = plan every profiled job (each plan runs the statement again; on PGlite, about a second of CPU).',
+      doc: 'A statement is EXPLAINed for sampled profiles at most once per this many seconds; those in between report that plan (`plans[].reused`). `profile: always` and slow-job profiles always plan afresh. 0 = plan every profiled job (each plan runs the statement again; on PGlite, 1-2.5 s of CPU).',
     }),
     top: setting({ env: 'RAGSCOPE_PROFILE_TOP', schema: integerIn(1, 100), default: '5', doc: 'Hotspots returned per profiled job.' }),
     outputDir: setting({

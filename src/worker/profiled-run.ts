@@ -75,9 +75,9 @@ export async function runProfiledWhenSelected(
   // After the profile: a plan's second execution must not be charged to the job's hotspots. The
   // overhead cap counts the profiler's own cost only, as DD_PROFILING_MAX_TIME_USAGE_PCT does: a
   // plan is bounded by the statement timeout instead, and counting it (on PGlite it runs on a copy
-  // of the database, 0.5-1.4 s) stopped slow-job profiling for minutes after a single plan.
-  // A sampled profile reports a recent plan of the same statement: planning every one cost more CPU
-  // than the jobs themselves at a 1% capture rate. Somebody asking, or a slow job, gets a fresh plan.
+  // of the database, 1-2.5 s of CPU) stopped slow-job profiling for minutes after a single plan.
+  // A sampled profile reports a recent plan of the same statement (see plan-reuse.ts). Somebody
+  // asking, or a slow job, gets a fresh plan.
   const planned = await planStatements(planRequests, { recent: deps.recentPlans, reuse: decision.bySampling === true });
   for (const finding of planned?.newFindings ?? []) deps.metrics.sqlFindingsTotal.inc({ rule: finding.rule, severity: finding.severity });
   deps.overhead.record(Date.now(), deps.cpuSinceLastRecord(true), profiled.profilingMs);
