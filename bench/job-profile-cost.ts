@@ -3,7 +3,8 @@
  * jobs would cost instead. In one process set up as `ragscope worker` runs at defaults (dd-trace
  * loaded, the sample pipeline on PGlite, warmed up), three measurements:
  *   cold     what JobProfiler does per profiled job: time.start, the job, time.stop, encode and
- *            write the .pprof, rank hotspots; CPU (process.cpuUsage) of each step, jobs excluded
+ *            write the .pprof, rank hotspots; CPU (process.cpuUsage, all threads) of each step, then
+ *            of the whole profiled job and of the unprofiled job after it
  *   kept     the alternative: one profiler started once, and per job stop(true) to drop what came
  *            before, the job, stop(true) to take the job's profile; CPU of the two restarts
  *   idle     what a profiler left running costs the jobs it does not profile: batches of jobs with
@@ -66,7 +67,10 @@ async function main(): Promise<void> {
     await jobs(300);
 
     const cold = { start: [] as number[], stop: [] as number[], write: [] as number[], rank: [] as number[], total: [] as number[] };
+    const profiledJob: number[] = [];
+    const plainJob: number[] = [];
     for (let index = 0; index < PROFILES; index++) {
+      const windowStart = cpuMs();
       const start = await cpuOf(() => time.start(PROFILE_OPTIONS));
       await job();
       const stop = await cpuOf(() => time.stop());
@@ -77,6 +81,8 @@ async function main(): Promise<void> {
       cold.write.push(write.ms);
       cold.rank.push(rank.ms);
       cold.total.push(start.ms + stop.ms + write.ms + rank.ms);
+      profiledJob.push(cpuMs() - windowStart);
+      plainJob.push((await cpuOf(job)).ms);
       await jobs(20);
     }
 
@@ -113,7 +119,8 @@ async function main(): Promise<void> {
         `  time.stop          ${ms(cold.stop)}\n` +
         `  encode + write     ${ms(cold.write)}\n` +
         `  rank hotspots      ${ms(cold.rank)}\n` +
-        `  total              ${ms(cold.total)}\n\n` +
+        `  total              ${ms(cold.total)}\n` +
+        `  the profiled job, all of it: ${ms(profiledJob)}; the next job, unprofiled: ${ms(plainJob)}\n\n` +
         `kept running, per profile: two restarts ${ms(kept)} CPU ms, mean ${(kept.reduce((sum, value) => sum + value, 0) / PROFILES).toFixed(1)};\n` +
         `  ${fullRestarts} of ${PROFILES * 2} restarts fell back to a full stop and start\n` +
         `  (@datadog/pprof's check for a stuck V8 profiler fired; its fallback costs what a cold start does)\n\n` +
