@@ -47,7 +47,8 @@ export interface SpanOptions {
 /** Whether the span context in `parent` carries an explicit "not sampled" decision. */
 function isUnsampled(parent: Context): boolean {
   const spanContext = trace.getSpanContext(parent);
-  return Boolean(spanContext && trace.isSpanContextValid(spanContext) && (spanContext.traceFlags & TraceFlags.SAMPLED) === 0);
+  // The flag first: validating the ids runs two regular expressions, which showed in profiles.
+  return Boolean(spanContext && (spanContext.traceFlags & TraceFlags.SAMPLED) === 0 && trace.isSpanContextValid(spanContext));
 }
 
 /** The hex digits of a random UUID, without its dashes (slices: a regular expression per id showed in profiles). */
@@ -83,7 +84,8 @@ export async function inSpan<T>(name: string, options: SpanOptions, work: (span:
     return work(trace.getSpan(active) ?? trace.wrapSpanContext(trace.getSpanContext(active)!));
   }
   const parent = options.sampled === false ? unsampledRoot(active) : (options.parent ?? active);
-  if (isUnsampled(parent)) {
+  // A root this worker just dropped needs no check: its ids are fresh and its flag is off.
+  if (options.sampled === false || isUnsampled(parent)) {
     // Dropped traces cost nothing past this check: no span objects, nothing exported.
     const span = trace.wrapSpanContext(trace.getSpanContext(parent)!);
     return context.with(trace.setSpan(parent, span), () => Promise.resolve(work(span)));
