@@ -75,6 +75,9 @@ describe('a custom pipeline under ragscope worker --pipeline', () => {
         RAGSCOPE_PROFILE_DIR: path.join(REPO_ROOT, '.ragscope', prefix),
         // The planted function takes hundreds of ms; an unplanted job a few.
         RAGSCOPE_PROFILE_SLOW_MS: '50',
+        // This file checks what gets profiled, not the overhead cap (profiling-policy.test.ts does):
+        // after the `always` profile, a few jobs' CPU put the cap within reach of the slow-job re-run.
+        DD_PROFILING_MAX_TIME_USAGE_PCT: '100',
       },
       ['--pipeline', fixture('custom-pipeline.cjs'), '--concurrency', '1'],
     );
