@@ -5,6 +5,7 @@ import { encode, SourceMapper, time } from '@datadog/pprof';
 import { PACKAGE_ROOT } from '../../package-info';
 import type { Hotspot } from '../../contracts/hotspot';
 import { rankHotspots, timeHotspots } from './hotspots';
+import { processCpuMs } from './process-cpu';
 import { reportPath } from './report-path';
 
 const DIST_DIR = path.join(PACKAGE_ROOT, 'dist') + path.sep;
@@ -56,12 +57,6 @@ export async function loadBuildSourceMaps(
     warn(`source maps of the build could not be read (${(error as Error).message}): hotspots name compiled .js files and lines`);
     return undefined;
   }
-}
-
-/** CPU time (user + system, all threads) this process has used, in ms. */
-function processCpuMs(): number {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1000;
 }
 
 export interface JobProfile<T> {
