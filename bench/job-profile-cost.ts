@@ -1,10 +1,12 @@
 /**
  * What one per-job CPU profile costs a worker, and what keeping the wall profiler running between
- * jobs would cost instead. In one process set up as `ragscope worker` runs at defaults (dd-trace
- * loaded, the sample pipeline on PGlite, warmed up), three measurements:
- *   cold     what JobProfiler does per profiled job: time.start, the job, time.stop, encode and
- *            write the .pprof, rank hotspots; CPU (process.cpuUsage, all threads) of each step, then
- *            of the whole profiled job and of the unprofiled job after it
+ * jobs would cost instead. In one process set up as `ragscope worker` runs at defaults (the
+ * compiled build from dist/ with its source maps, dd-trace loaded, the sample pipeline on PGlite,
+ * warmed up), three measurements:
+ *   cold     what JobProfiler does per profiled job, with its options: time.start, the job,
+ *            time.stop, encode and write the .pprof, rank hotspots; CPU (process.cpuUsage, all
+ *            threads) of each step, then of the whole profiled job and of the unprofiled job after
+ *            it; then JobProfiler.profile itself, whose own count is what the overhead cap charges
  *   kept     the alternative: one profiler started once, and per job stop(true) to drop what came
  *            before, the job, stop(true) to take the job's profile; CPU of the two restarts
  *   idle     what a profiler left running costs the jobs it does not profile: batches of jobs with
@@ -12,37 +14,42 @@
  *            and the ratio of totals, with 95% bootstrap CIs
  * Profiles sample every 1 ms, as per-job profiles do. No goal: it prints what it measured and exits 0.
  *
- *   node --import tsx bench/job-profile-cost.ts [--profiles 20] [--rounds 20] [--jobs 100]
+ *   npm run build && node --import tsx bench/job-profile-cost.ts [--profiles 20] [--rounds 20] [--jobs 100]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { encode, time } from '@datadog/pprof';
 import pino from 'pino';
 import { bootstrapMedian, formatEstimate, numberArgument, pairedRatio, ratioOfTotals } from './stats';
-import { loadConfig } from '../src/config/config';
-import { startLocalIntake } from '../src/telemetry/intake/intake-server';
-import { rankHotspots } from '../src/telemetry/profiling/hotspots';
-import { flushTraces, initTracing } from '../src/telemetry/tracing';
-import { configuredPipeline, preparePipeline } from '../src/worker/start-worker';
+
+// The compiled build, as `ragscope worker` runs it: a profile's cost depends on the code in the
+// isolate (V8 logs every compiled function as a profile starts) and on the build's source maps
+// (every sampled location is looked up in them as the profile stops). Loaded with require, typed
+// from the sources, so type-checking does not need a build.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const DIST = path.join(__dirname, '..', 'dist', 'src');
+const { encode, time } = require('@datadog/pprof') as typeof import('@datadog/pprof');
+const { loadConfig } = require(`${DIST}/config/config`) as typeof import('../src/config/config');
+const { startLocalIntake } = require(`${DIST}/telemetry/intake/intake-server`) as typeof import('../src/telemetry/intake/intake-server');
+const { rankHotspots, timeHotspots } = require(`${DIST}/telemetry/profiling/hotspots`) as typeof import('../src/telemetry/profiling/hotspots');
+const { JobProfiler } = require(`${DIST}/telemetry/profiling/job-profiler`) as typeof import('../src/telemetry/profiling/job-profiler');
+const { processCpuMs } = require(`${DIST}/telemetry/profiling/process-cpu`) as typeof import('../src/telemetry/profiling/process-cpu');
+const { inSpan } = require(`${DIST}/telemetry/spans`) as typeof import('../src/telemetry/spans');
+const { flushTraces, initTracing } = require(`${DIST}/telemetry/tracing`) as typeof import('../src/telemetry/tracing');
+const { configuredPipeline, preparePipeline } = require(`${DIST}/worker/start-worker`) as typeof import('../src/worker/start-worker');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const PROFILES = numberArgument('profiles', 20);
 const ROUNDS = numberArgument('rounds', 20);
 const JOBS = numberArgument('jobs', 100);
-const PROFILE_OPTIONS = { lineNumbers: true, intervalMicros: 1000 };
-
-/** CPU time of this process so far, in ms. */
-function cpuMs(): number {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) / 1000;
-}
+const INTERVAL_MICROS = 1000;
 
 /** `step`'s CPU time in ms, and what it returned. */
 async function cpuOf<T>(step: () => T | Promise<T>): Promise<{ ms: number; value: T }> {
-  const before = cpuMs();
+  const before = processCpuMs();
   const value = await step();
-  return { ms: cpuMs() - before, value };
+  return { ms: processCpuMs() - before, value };
 }
 
 async function main(): Promise<void> {
@@ -52,13 +59,17 @@ async function main(): Promise<void> {
   initTracing(config);
   const logger = pino({ level: 'warn' });
   const pipeline = await (await preparePipeline(configuredPipeline(config), config, logger))();
+  const warn = (message: string) => process.stderr.write(`${message}\n`);
+  const profiler = await JobProfiler.create({ outputDir, top: 5, warn, intervalMicros: INTERVAL_MICROS });
+  // JobProfiler's own options: line numbers, its sampling interval, the build's source maps.
+  const profileOptions = { lineNumbers: true, intervalMicros: INTERVAL_MICROS, sourceMapper: profiler.sourceMapper };
   let jobIndex = 0;
+  // Each job under a dropped root, as nine in ten run in a worker at defaults: its stages record
+  // nothing, and no span export (decoded by the intake in this same process) lands in a measurement.
   const job = () => {
     jobIndex++;
-    return pipeline.run(
-      { query: `redis eviction policy and GDPR retention ${jobIndex}`, userId: `bench-${jobIndex % 20}`, topK: 5, profile: 'auto' },
-      { job: { id: String(jobIndex), attempt: 1 } },
-    );
+    const data = { query: `redis eviction policy and GDPR retention ${jobIndex}`, userId: `bench-${jobIndex % 20}`, topK: 5, profile: 'auto' as const };
+    return inSpan('rag.job', { sampled: false }, () => pipeline.run(data, { job: { id: String(jobIndex), attempt: 1 } }));
   };
   const jobs = async (count: number) => {
     for (let index = 0; index < count; index++) await job();
@@ -70,25 +81,32 @@ async function main(): Promise<void> {
     const profiledJob: number[] = [];
     const plainJob: number[] = [];
     for (let index = 0; index < PROFILES; index++) {
-      const windowStart = cpuMs();
-      const start = await cpuOf(() => time.start(PROFILE_OPTIONS));
+      const windowStart = processCpuMs();
+      const start = await cpuOf(() => time.start(profileOptions));
       await job();
       const stop = await cpuOf(() => time.stop());
       const write = await cpuOf(async () => writeFile(path.join(outputDir, `cold-${index}.pprof`), await encode(stop.value)));
-      const rank = await cpuOf(() => rankHotspots(stop.value, { top: 5 }));
+      const rank = await cpuOf(() => timeHotspots(rankHotspots(stop.value, { top: 5, resolveFile: profiler.resolveFile })));
       cold.start.push(start.ms);
       cold.stop.push(stop.ms);
       cold.write.push(write.ms);
       cold.rank.push(rank.ms);
       cold.total.push(start.ms + stop.ms + write.ms + rank.ms);
-      profiledJob.push(cpuMs() - windowStart);
+      profiledJob.push(processCpuMs() - windowStart);
       plainJob.push((await cpuOf(job)).ms);
+      await jobs(20);
+    }
+
+    // The same through JobProfiler itself: what the overhead cap is charged per profile.
+    const charged: number[] = [];
+    for (let index = 0; index < PROFILES; index++) {
+      charged.push((await profiler.profile(`charged-${index}`, job)).profilingMs);
       await jobs(20);
     }
 
     const kept: number[] = [];
     let fullRestarts = 0;
-    time.start(PROFILE_OPTIONS);
+    time.start(profileOptions);
     for (let index = 0; index < PROFILES; index++) {
       const drop = await cpuOf(() => time.stop(true));
       fullRestarts += time.v8ProfilerStuckEventLoopDetected() > 0 ? 1 : 0;
@@ -104,7 +122,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       for (const running of round % 2 === 0 ? [false, true] : [true, false]) {
         // Started and stopped outside the measured batch: only what a running profiler adds to jobs counts.
-        if (running) time.start(PROFILE_OPTIONS);
+        if (running) time.start(profileOptions);
         const batch = await cpuOf(() => jobs(JOBS));
         if (running) time.stop();
         (running ? idle.on : idle.off).push(batch.ms / JOBS);
@@ -120,7 +138,8 @@ async function main(): Promise<void> {
         `  encode + write     ${ms(cold.write)}\n` +
         `  rank hotspots      ${ms(cold.rank)}\n` +
         `  total              ${ms(cold.total)}\n` +
-        `  the profiled job, all of it: ${ms(profiledJob)}; the next job, unprofiled: ${ms(plainJob)}\n\n` +
+        `  the profiled job, all of it: ${ms(profiledJob)}; the next job, unprofiled: ${ms(plainJob)}\n` +
+        `  JobProfiler.profile, what the overhead cap is charged: ${ms(charged)}\n\n` +
         `kept running, per profile: two restarts ${ms(kept)} CPU ms, mean ${(kept.reduce((sum, value) => sum + value, 0) / PROFILES).toFixed(1)};\n` +
         `  ${fullRestarts} of ${PROFILES * 2} restarts fell back to a full stop and start\n` +
         `  (@datadog/pprof's check for a stuck V8 profiler fired; its fallback costs what a cold start does)\n\n` +
