@@ -12,16 +12,19 @@
  *   idle     what a profiler left running costs the jobs it does not profile: batches of jobs with
  *            the profiler running and not, alternating; median of per-round ratios of CPU per job
  *            and the ratio of totals, with 95% bootstrap CIs
+ *   heap     what the start costs as the heap holds more objects: ballasts of small live objects (as
+ *            an in-memory index of chunk records would hold) at 0, ¼, ½ and all of --heap-objects
+ *            million, several cold starts at each; the slope, in CPU ms per million objects
  * Profiles sample every 1 ms, as per-job profiles do. No goal: it prints what it measured and exits 0.
  *
- *   npm run build && node --import tsx bench/job-profile-cost.ts [--profiles 20] [--rounds 20] [--jobs 100]
+ *   npm run build && node --import tsx bench/job-profile-cost.ts [--profiles 20] [--rounds 20] [--jobs 100] [--heap-objects 2] [--starts 10]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { bootstrapMedian, formatEstimate, numberArgument, pairedRatio, ratioOfTotals } from './stats';
+import { bootstrapMedian, formatEstimate, numberArgument, pairedRatio, ratioOfTotals, slope } from './stats';
 
 // The compiled build, as `ragscope worker` runs it: a profile's cost depends on the code in the
 // isolate (V8 logs every compiled function as a profile starts) and on the build's source maps
@@ -43,7 +46,16 @@ const { configuredPipeline, preparePipeline } = require(`${DIST}/worker/start-wo
 const PROFILES = numberArgument('profiles', 20);
 const ROUNDS = numberArgument('rounds', 20);
 const JOBS = numberArgument('jobs', 100);
+const HEAP_OBJECTS_MILLIONS = numberArgument('heap-objects', 2);
+const STARTS = numberArgument('starts', 10);
 const INTERVAL_MICROS = 1000;
+
+/** Small live objects, one heap object each (no strings, no doubles): what V8 walks past as a profile starts. */
+function ballastOf(count: number): Array<{ id: number; next: null }> {
+  const objects = new Array<{ id: number; next: null }>(count);
+  for (let index = 0; index < count; index++) objects[index] = { id: index, next: null };
+  return objects;
+}
 
 /** `step`'s CPU time in ms, and what it returned. */
 async function cpuOf<T>(step: () => T | Promise<T>): Promise<{ ms: number; value: T }> {
@@ -129,6 +141,26 @@ async function main(): Promise<void> {
       }
     }
 
+    // Last, so the ballast weighs on no other measurement. Each start is stopped at once: what a start
+    // costs does not depend on the job it is for.
+    const heap: Array<{ millions: number; heapMb: number; start: number[] }> = [];
+    const ballast: unknown[] = [];
+    for (const share of [0, 0.25, 0.5, 1]) {
+      const millions = HEAP_OBJECTS_MILLIONS * share;
+      ballast.push(ballastOf(Math.round((millions - (heap.at(-1)?.millions ?? 0)) * 1e6)));
+      const starts: number[] = [];
+      for (let index = 0; index < STARTS; index++) {
+        starts.push((await cpuOf(() => time.start(profileOptions))).ms);
+        time.stop();
+      }
+      heap.push({ millions, heapMb: process.memoryUsage().heapUsed / 2 ** 20, start: starts });
+    }
+    const perMillion = slope(
+      heap.flatMap((step) => step.start.map(() => step.millions)),
+      heap.flatMap((step) => step.start),
+    );
+    ballast.length = 0;
+
     const ms = (values: number[]) => formatEstimate(bootstrapMedian(values), 1);
     process.stdout.write(
       `job-profile-cost: ${PROFILES} profiles of one rag-query job each (sampling every 1 ms), dd-trace loaded, PGlite open\n\n` +
@@ -145,7 +177,10 @@ async function main(): Promise<void> {
         `  (@datadog/pprof's check for a stuck V8 profiler fired; its fallback costs what a cold start does)\n\n` +
         `a running profiler's cost to unprofiled jobs, ${ROUNDS} alternating rounds × ${JOBS} jobs:\n` +
         `  CPU per job: not running ${bootstrapMedian(idle.off).value.toFixed(3)} ms, running ${bootstrapMedian(idle.on).value.toFixed(3)} ms\n` +
-        `  ratio, median of rounds ${formatEstimate(pairedRatio(idle.on, idle.off))}; ratio of totals ${formatEstimate(ratioOfTotals(idle.on, idle.off))}\n`,
+        `  ratio, median of rounds ${formatEstimate(pairedRatio(idle.on, idle.off))}; ratio of totals ${formatEstimate(ratioOfTotals(idle.on, idle.off))}\n\n` +
+        `time.start as the heap holds more small live objects, ${STARTS} starts each, CPU ms, median (95% CI):\n` +
+        heap.map((step) => `  +${step.millions.toFixed(2)} million objects (heap ${step.heapMb.toFixed(0)} MB): ${ms(step.start)}\n`).join('') +
+        `  slope: ${formatEstimate(perMillion, 1)} ms more per million live objects\n`,
     );
   } finally {
     if (time.isStarted()) time.stop();

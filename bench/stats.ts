@@ -77,6 +77,36 @@ export function ratioOfTotals(numerator: readonly number[], denominator: readonl
   return { value: sum(numerator) / sum(denominator), ...bootstrapInterval(numerator.length, totalsOf, options) };
 }
 
+/**
+ * Least-squares slope of `y` on `x` (how much y grows per unit of x), with a 95% percentile-bootstrap
+ * interval from resampling the points (pairs kept together). For a cost that grows with a size the
+ * bench sets itself, measured several times at each size.
+ */
+export function slope(x: readonly number[], y: readonly number[], options: { resamples?: number; seed?: number } = {}): Estimate {
+  if (x.length !== y.length) throw new Error('slope needs as many x as y');
+  const fit = (draw: readonly number[]) => {
+    let sumX = 0;
+    let sumY = 0;
+    for (const point of draw) {
+      sumX += x[point]!;
+      sumY += y[point]!;
+    }
+    const meanX = sumX / draw.length;
+    const meanY = sumY / draw.length;
+    let covariance = 0;
+    let variance = 0;
+    for (const point of draw) {
+      covariance += (x[point]! - meanX) * (y[point]! - meanY);
+      variance += (x[point]! - meanX) ** 2;
+    }
+    // A resample that drew a single x has no slope; 0 keeps it from poisoning the interval with NaN.
+    return variance > 0 ? covariance / variance : 0;
+  };
+  const all = x.map((_, index) => index);
+  if (new Set(x).size < 2) throw new Error('slope needs at least two different x');
+  return { value: fit(all), ...bootstrapInterval(x.length, fit, options) };
+}
+
 export function formatEstimate(estimate: Estimate, digits = 3): string {
   return `${estimate.value.toFixed(digits)} (95% CI ${estimate.low.toFixed(digits)}–${estimate.high.toFixed(digits)})`;
 }
