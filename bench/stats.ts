@@ -56,6 +56,13 @@ export function bootstrapMedian(values: readonly number[], options: { resamples?
   return { value: median(values), ...interval };
 }
 
+/** Mean of `values` with a 95% percentile-bootstrap confidence interval: a mean cost, rare costly rounds charged in full. */
+export function bootstrapMean(values: readonly number[], options: { resamples?: number; seed?: number } = {}): Estimate {
+  if (values.length === 0) throw new Error('mean of no values');
+  const mean = (draw: readonly number[]) => draw.reduce((total, round) => total + values[round]!, 0) / draw.length;
+  return { value: mean(values.map((_, index) => index)), ...bootstrapInterval(values.length, mean, options) };
+}
+
 /** Per-round ratios `numerator[i] / denominator[i]` of paired rounds, summarised as a bootstrapped median. */
 export function pairedRatio(numerator: readonly number[], denominator: readonly number[], options?: { resamples?: number; seed?: number }): Estimate {
   if (numerator.length !== denominator.length) throw new Error('paired rounds must have the same length');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapMedian, median, numberArgument, pairedRatio, percentile, ratioOfTotals, slope } from '../../bench/stats';
+import { bootstrapMean, bootstrapMedian, median, numberArgument, pairedRatio, percentile, ratioOfTotals, slope } from '../../bench/stats';
 
 describe('bench statistics', () => {
   it.each([
@@ -91,5 +91,18 @@ describe('slope', () => {
   it('refuses points it cannot fit', () => {
     expect(() => slope([1, 2], [1])).toThrow(/as many x as y/);
     expect(() => slope([3, 3], [1, 2])).toThrow(/two different x/);
+  });
+});
+
+describe('bootstrapMean', () => {
+  it('charges a rare costly round in full, with an interval that holds the mean', () => {
+    const added = [...Array.from({ length: 19 }, () => 0.1), 2.1];
+    const mean = bootstrapMean(added, { seed: 2 });
+    expect(mean.value).toBeCloseTo(0.2, 12);
+    expect(bootstrapMedian(added).value).toBeCloseTo(0.1, 12);
+    expect(mean.low).toBeGreaterThanOrEqual(0.1 - 1e-12);
+    expect(mean.high).toBeGreaterThan(0.2);
+    expect(bootstrapMean(added, { seed: 2 })).toEqual(mean);
+    expect(() => bootstrapMean([])).toThrow(/no values/);
   });
 });
