@@ -1,5 +1,5 @@
 import { SpanKind } from '@opentelemetry/api';
-import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
+import { Job, Queue, type JobsOptions, type QueueEvents } from 'bullmq';
 import type { RagscopeConfig } from '../config/config';
 import { isUserError, QueueFullError, ServiceUnavailableError, UserError } from '../contracts/errors';
 import { inSpan } from '../telemetry/spans';
@@ -8,6 +8,7 @@ import { activeTraceId, injectTraceCarrier } from '../telemetry/trace-context';
 import { assertRedisReachable, closeRedis, createRedisConnection, isRedisReady, isRedisUnavailable, redisUnavailableError, type RedisClient } from './connection';
 import { isPossibleJobId } from './job-ids';
 import { JobRateMeter } from './job-rate';
+import { openQueueEvents } from './queue-events';
 import { TraceSampler } from '../telemetry/sampling/trace-sampler';
 import { leakCheckDataSchema, leakCheckProgressSchema, leakCheckResultSchema, type LeakCheckInput, type LeakCheckProgress, type LeakCheckResult } from '../contracts/leak-check';
 import { ragQueryDataSchema, ragQueryResultSchema, type RagQueryInput, type RagQueryResult } from '../contracts/rag-query';
@@ -81,7 +82,8 @@ function becomesReady(client: RedisClient, ms: number): Promise<boolean> {
  */
 export class RagscopeProducer {
   private readonly queues = new Map<QueueName, Queue>();
-  private readonly queueEvents = new Map<QueueName, { events: QueueEvents; connection: RedisClient }>();
+  /** Per queue, its events' connection and the QueueEvents being opened on it (see openQueueEvents). */
+  private readonly queueEvents = new Map<QueueName, { events: Promise<QueueEvents>; connection: RedisClient }>();
   /** Callers waiting for a job to finish, by queue and job id. */
   private readonly waiters = new Map<QueueName, Map<string, Set<Waiter>>>();
   private connection?: RedisClient;
@@ -249,7 +251,7 @@ export class RagscopeProducer {
     // the connection is dropped and BullMQ's close is left to finish on its own, never awaited.
     await Promise.all(
       [...this.queueEvents.values()].map(async ({ events, connection }) => {
-        const closing = events.close().catch(() => undefined);
+        const closing = events.then((opened) => opened.close()).catch(() => undefined);
         if (isRedisReady(connection)) await boundedWait(closing, CLOSE_TIMEOUT_MS);
         await closeRedis(connection);
       }),
@@ -391,15 +393,24 @@ export class RagscopeProducer {
       // QueueEvents blocks on XREAD, so it needs a connection of its own that waits through outages.
       const connection = createRedisConnection(this.config.redis, 'worker');
       connection.on('error', () => undefined);
-      const events = new QueueEvents(queueName, { connection, prefix: this.config.queuePrefix });
-      events.on('error', () => undefined);
-      events.on('completed', ({ jobId, returnvalue }) => this.finishWaiters(queueName, jobId, { returnvalue }));
-      events.on('failed', ({ jobId, failedReason }) => this.finishWaiters(queueName, jobId, { failedReason }));
-      entry = { events, connection };
+      const opening = openQueueEvents(queueName, connection, this.config.queuePrefix).then((events) => {
+        events.on('error', () => undefined);
+        events.on('completed', ({ jobId, returnvalue }) => this.finishWaiters(queueName, jobId, { returnvalue }));
+        events.on('failed', ({ jobId, failedReason }) => this.finishWaiters(queueName, jobId, { failedReason }));
+        return events;
+      });
+      entry = { events: opening, connection };
       this.queueEvents.set(queueName, entry);
+      // Failed to open (its first read failed): the next wait opens a new one instead of failing on this.
+      opening.catch(() => {
+        if (this.queueEvents.get(queueName)?.events !== opening) return;
+        this.queueEvents.delete(queueName);
+        void closeRedis(connection).catch(() => undefined);
+      });
     }
-    await entry.events.waitUntilReady();
-    return entry.events;
+    const events = await entry.events;
+    await events.waitUntilReady();
+    return events;
   }
 
   private waitersOf(queueName: QueueName): Map<string, Set<Waiter>> {
