@@ -172,7 +172,9 @@ async function main(): Promise<number> {
         const batch = await runBatch(mode, round);
         mode.throughput.push(batch.jobsPerSecond);
         mode.cpuMsPerJob.push(batch.cpuMsPerJob);
-        mode.profiles = { count: (mode.profiles?.count ?? 0) + batch.profiles.count, chargedMs: (mode.profiles?.chargedMs ?? 0) + batch.profiles.chargedMs };
+        const profiles = (mode.profiles ??= { count: 0, chargedMs: 0 });
+        profiles.count += batch.profiles.count;
+        profiles.chargedMs += batch.profiles.chargedMs;
       }
       process.stdout.write(
         `round ${String(round + 1).padStart(2)}: ${modes

@@ -109,9 +109,8 @@ export function slope(x: readonly number[], y: readonly number[], options: { res
     // A resample that drew a single x has no slope; 0 keeps it from poisoning the interval with NaN.
     return variance > 0 ? covariance / variance : 0;
   };
-  const all = x.map((_, index) => index);
   if (new Set(x).size < 2) throw new Error('slope needs at least two different x');
-  return { value: fit(all), ...bootstrapInterval(x.length, fit, options) };
+  return { value: fit(x.map((_, index) => index)), ...bootstrapInterval(x.length, fit, options) };
 }
 
 export function formatEstimate(estimate: Estimate, digits = 3): string {
