@@ -23,25 +23,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { encode, time } from '@datadog/pprof';
 import pino from 'pino';
 import { bootstrapMedian, formatEstimate, numberArgument, pairedRatio, ratioOfTotals, slope } from './stats';
+import { requireBuilt } from './compiled-build';
 
 // The compiled build, as `ragscope worker` runs it: a profile's cost depends on the code in the
 // isolate (V8 logs every compiled function as a profile starts) and on the build's source maps
-// (every sampled location is looked up in them as the profile stops). Loaded with require, typed
-// from the sources, so type-checking does not need a build.
-/* eslint-disable @typescript-eslint/no-require-imports */
-const DIST = path.join(__dirname, '..', 'dist', 'src');
-const { encode, time } = require('@datadog/pprof') as typeof import('@datadog/pprof');
-const { loadConfig } = require(`${DIST}/config/config`) as typeof import('../src/config/config');
-const { startLocalIntake } = require(`${DIST}/telemetry/intake/intake-server`) as typeof import('../src/telemetry/intake/intake-server');
-const { rankHotspots, timeHotspots } = require(`${DIST}/telemetry/profiling/hotspots`) as typeof import('../src/telemetry/profiling/hotspots');
-const { JobProfiler } = require(`${DIST}/telemetry/profiling/job-profiler`) as typeof import('../src/telemetry/profiling/job-profiler');
-const { processCpuMs } = require(`${DIST}/telemetry/profiling/process-cpu`) as typeof import('../src/telemetry/profiling/process-cpu');
-const { inSpan } = require(`${DIST}/telemetry/spans`) as typeof import('../src/telemetry/spans');
-const { flushTraces, initTracing } = require(`${DIST}/telemetry/tracing`) as typeof import('../src/telemetry/tracing');
-const { configuredPipeline, preparePipeline } = require(`${DIST}/worker/start-worker`) as typeof import('../src/worker/start-worker');
-/* eslint-enable @typescript-eslint/no-require-imports */
+// (every sampled location is looked up in them as the profile stops). See compiled-build.ts.
+const { loadConfig } = requireBuilt<typeof import('../src/config/config')>('config/config');
+const { startLocalIntake } = requireBuilt<typeof import('../src/telemetry/intake/intake-server')>('telemetry/intake/intake-server');
+const { rankHotspots, timeHotspots } = requireBuilt<typeof import('../src/telemetry/profiling/hotspots')>('telemetry/profiling/hotspots');
+const { JobProfiler } = requireBuilt<typeof import('../src/telemetry/profiling/job-profiler')>('telemetry/profiling/job-profiler');
+const { processCpuMs } = requireBuilt<typeof import('../src/telemetry/profiling/process-cpu')>('telemetry/profiling/process-cpu');
+const { inSpan } = requireBuilt<typeof import('../src/telemetry/spans')>('telemetry/spans');
+const { flushTraces, initTracing } = requireBuilt<typeof import('../src/telemetry/tracing')>('telemetry/tracing');
+const { configuredPipeline, preparePipeline } = requireBuilt<typeof import('../src/worker/start-worker')>('worker/start-worker');
 
 const PROFILES = numberArgument('profiles', 20);
 const ROUNDS = numberArgument('rounds', 20);

@@ -13,13 +13,16 @@ import { Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { numberArgument } from './stats';
-import { loadConfig } from '../src/config/config';
-import { QUEUES } from '../src/contracts/queues';
-import { definePipeline } from '../src/pipeline/define-pipeline';
-import { startLocalIntake } from '../src/telemetry/intake/intake-server';
-import { flushTraces, initTracing } from '../src/telemetry/tracing';
-import { createWorkerRuntime } from '../src/worker/runtime';
-import { preparePipeline } from '../src/worker/start-worker';
+import { requireBuilt } from './compiled-build';
+
+// The compiled build, as `ragscope worker` runs it (see compiled-build.ts).
+const { loadConfig } = requireBuilt<typeof import('../src/config/config')>('config/config');
+const { QUEUES } = requireBuilt<typeof import('../src/contracts/queues')>('contracts/queues');
+const { definePipeline } = requireBuilt<typeof import('../src/pipeline/define-pipeline')>('pipeline/define-pipeline');
+const { startLocalIntake } = requireBuilt<typeof import('../src/telemetry/intake/intake-server')>('telemetry/intake/intake-server');
+const { flushTraces, initTracing } = requireBuilt<typeof import('../src/telemetry/tracing')>('telemetry/tracing');
+const { createWorkerRuntime } = requireBuilt<typeof import('../src/worker/runtime')>('worker/runtime');
+const { preparePipeline } = requireBuilt<typeof import('../src/worker/start-worker')>('worker/start-worker');
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const JOBS = numberArgument('jobs', 30_000);

@@ -1,32 +1,36 @@
 /**
- * Queue overhead: the worker exactly as `ragscope worker --pipeline` builds it (preparePipeline and
- * createWorkerRuntime: contract check, consumer span, trace sampling, profiling decision, exclusive
- * gate, slow-job registry, the definePipeline runner with its result check, job metrics listeners)
- * around a pipeline that does nothing, against a plain BullMQ Worker whose processor calls the same
- * pipeline function and returns what it returns. Same process, same Redis, same concurrency, the same warm-up for both, batches
- * alternating; tracing on to a local intake at the default sampling, as in production. Reported: the
- * median of per-round throughput ratios with a 95% bootstrap CI and the per-job overhead in µs (goal:
- * ratio ≥ 0.90). Then end-to-end latency of real rag-query jobs at 1, 2 and 4 worker processes.
- * Exits 0 when the goal holds, 1 when it does not.
+ * Queue overhead: `ragscope worker` itself (the CLI from dist/, `--pipeline` a module that does
+ * nothing, concurrency 8, tracing on to a local intake at the default sampling, per-job profiling at
+ * its defaults) against a plain BullMQ worker (bench/plain-bullmq-worker.cjs) whose processor calls
+ * the same module's run and returns its result. Each is a process of its own, as in production:
+ * neither pays for the other's instrumentation, and ragscope's overhead cap weighs its profiles
+ * against its own CPU time, not against a process it shares with the baseline. Two more ragscope
+ * workers split the cost: per-job profiling off (capture 0), and tracing off as well.
+ *
+ * One batch per worker per round, in rotating order, never two at once; a batch is timed from the
+ * enqueue to the moment its queue holds no waiting or active job. Reported: throughput and CPU per
+ * job of each worker process (/proc, so Linux only), the median of per-round throughput ratios to
+ * plain BullMQ with a 95% bootstrap CI (goal: ≥ 0.90 at defaults), and the per-job overhead in µs
+ * of wall time and of CPU. Then end-to-end latency of real rag-query jobs at 1, 2 and 4 worker
+ * processes. Exits 0 when the goal holds, 1 when it does not, and stops every worker either way.
  *
  *   npm run build && node --import tsx bench/queue-throughput.ts [--rounds 10] [--jobs 2000] [--latency-jobs 300] [--latency-warmup 100]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Queue, QueueEvents, Worker } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import pino from 'pino';
 import { bootstrapMedian, formatEstimate, median, numberArgument, pairedRatio, percentile } from './stats';
-import { loadConfig } from '../src/config/config';
-import { QUEUES } from '../src/contracts/queues';
-import { startLocalIntake } from '../src/telemetry/intake/intake-server';
-import { flushTraces, initTracing } from '../src/telemetry/tracing';
-import { definePipeline } from '../src/pipeline/define-pipeline';
-import { createWorkerRuntime } from '../src/worker/runtime';
-import { preparePipeline } from '../src/worker/start-worker';
+import { processCpuTicks } from './scale-figures';
+import { requireBuilt } from './compiled-build';
+
+const { startLocalIntake } = requireBuilt<typeof import('../src/telemetry/intake/intake-server')>('telemetry/intake/intake-server');
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CLI = path.join(__dirname, '..', 'dist/src/cli/main.js');
+const NO_OP_PIPELINE = path.join(__dirname, 'no-op-pipeline.cjs');
+const PLAIN_WORKER = path.join(__dirname, 'plain-bullmq-worker.cjs');
 const ROUNDS = numberArgument('rounds', 10);
 const JOBS = numberArgument('jobs', 2000);
 const CONCURRENCY = 8;
@@ -34,32 +38,27 @@ const LATENCY_JOBS = numberArgument('latency-jobs', 300);
 /** Per worker process, before the measured jobs. */
 const LATENCY_WARMUP_JOBS = numberArgument('latency-warmup', 100);
 const GOAL_RATIO = 0.9;
+const ragscopeArgs = ['--pipeline', NO_OP_PIPELINE, '--concurrency', String(CONCURRENCY), '--queues', 'rag-query'];
+/** How often a batch's queue is asked whether it is empty: small against a batch of ~0.5 s. */
+const POLL_MS = 2;
+const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-/** The work both sides do per job: none, so what is measured is what each side adds around it. */
-const noOpPipeline = definePipeline({ name: 'no-op', run: () => ({ answer: '', sources: [] }) });
-
-/** A consumer that is already running on `prefix`; a batch is timed from enqueue to its last completion. */
+/** A worker process consuming its own prefix; a batch is timed from enqueue to an empty queue. */
 interface Side {
   label: string;
   prefix: string;
-  worker: Worker;
+  process?: ChildProcess;
   rates: number[];
+  cpuMicrosPerJob: number[];
 }
 
-async function runBatch(connection: Redis, side: Side, round: number): Promise<number> {
-  const queue = new Queue(QUEUES.ragQuery, { connection, prefix: side.prefix });
-  let done = 0;
-  const finished = new Promise<void>((resolve) => {
-    const onDone = (): void => {
-      if (++done === JOBS) {
-        side.worker.off('completed', onDone);
-        side.worker.off('failed', onDone);
-        resolve();
-      }
-    };
-    side.worker.on('completed', onDone);
-    side.worker.on('failed', onDone);
-  });
+function cpuSeconds(pid: number): number {
+  return processCpuTicks(readFileSync(`/proc/${pid}/stat`, 'utf8')) / CLOCK_TICKS_PER_SECOND;
+}
+
+async function runBatch(connection: Redis, side: Side, round: number): Promise<{ jobsPerSecond: number; cpuMicrosPerJob: number }> {
+  const queue = new Queue('rag-query', { connection, prefix: side.prefix });
+  const cpuBefore = cpuSeconds(side.process!.pid!);
   const startedAt = performance.now();
   await queue.addBulk(
     Array.from({ length: JOBS }, (_, index) => ({
@@ -68,30 +67,51 @@ async function runBatch(connection: Redis, side: Side, round: number): Promise<n
       opts: { removeOnComplete: true, removeOnFail: true },
     })),
   );
-  await finished;
+  // Removed on completion (and on failure), so the batch is done when nothing waits or runs.
+  for (;;) {
+    const counts = await queue.getJobCounts('wait', 'active', 'prioritized', 'delayed');
+    if (Object.values(counts).every((count) => count === 0)) break;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
   const jobsPerSecond = JOBS / ((performance.now() - startedAt) / 1000);
+  const cpuMicrosPerJob = ((cpuSeconds(side.process!.pid!) - cpuBefore) * 1e6) / JOBS;
   await queue.close();
-  return jobsPerSecond;
+  return { jobsPerSecond, cpuMicrosPerJob };
 }
 
-function startWorkerProcess(prefix: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'worker', '--concurrency', '2'], {
-    env: { ...process.env, REDIS_URL, RAGSCOPE_QUEUE_PREFIX: prefix, DD_TRACE_ENABLED: 'false', RAGSCOPE_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+/** Starts a worker process and resolves once it says it consumes; its output is drained after that. */
+function startProcess(args: string[], env: Record<string, string>, ready: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, REDIS_URL, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
-    let output = '';
-    child.stderr!.on('data', (chunk) => {
+    let output: string | undefined = '';
+    const listen = (chunk: Buffer): void => {
+      if (output === undefined) return;
       output += chunk;
-      if (output.includes('"worker ready"')) resolve(child);
-    });
-    child.on('exit', (code) => reject(new Error(`worker exited with ${code}: ${output}`)));
+      if (output.includes(ready)) {
+        output = undefined;
+        resolve(child);
+      }
+    };
+    child.stdout!.on('data', listen);
+    child.stderr!.on('data', listen);
+    child.on('exit', (code) => reject(new Error(`${path.basename(args[0]!)} exited with ${code}: ${output ?? ''}`)));
   });
+}
+
+function startRagscopeWorker(prefix: string, env: Record<string, string>, args: string[] = []): Promise<ChildProcess> {
+  return startProcess([CLI, 'worker', ...args], { RAGSCOPE_QUEUE_PREFIX: prefix, RAGSCOPE_LOG_LEVEL: 'info', ...env }, '"worker ready"');
+}
+
+async function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 async function latency(connection: Redis, processes: number): Promise<{ p50: number; p95: number; jobsPerSecond: number }> {
   const prefix = `bench-latency-${processes}-${Date.now()}`;
-  const workers = await Promise.all(Array.from({ length: processes }, () => startWorkerProcess(prefix)));
+  const workers = await Promise.all(Array.from({ length: processes }, () => startRagscopeWorker(prefix, { DD_TRACE_ENABLED: 'false' }, ['--concurrency', '2'])));
   const queue = new Queue('rag-query', { connection, prefix });
   // waitUntilFinished adds a 'closing' listener per job: the larger of the two batches, plus room.
   queue.setMaxListeners(Math.max(LATENCY_JOBS, LATENCY_WARMUP_JOBS * processes) + 10);
@@ -119,13 +139,7 @@ async function latency(connection: Redis, processes: number): Promise<{ p50: num
     }));
     return { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), jobsPerSecond: LATENCY_JOBS / elapsedSeconds };
   } finally {
-    await Promise.all(
-      workers.map((worker) => {
-        const exited = new Promise((resolve) => worker.once('exit', resolve));
-        worker.kill('SIGTERM');
-        return exited;
-      }),
-    );
+    await Promise.all(workers.map(stopProcess));
     await events.close();
     await eventsConnection.quit();
     await queue.obliterate({ force: true });
@@ -136,52 +150,68 @@ async function latency(connection: Redis, processes: number): Promise<{ p50: num
 async function main(): Promise<number> {
   const stamp = Date.now();
   const intake = await startLocalIntake({ port: 0 });
-  const config = loadConfig({ ...process.env, REDIS_URL, DD_TRACE_AGENT_URL: intake.url, RAGSCOPE_QUEUE_PREFIX: `bench-ragscope-${stamp}` });
-  initTracing(config);
+  // The store keeps the newest 2,000 traces; the count says that tracing ran through every round.
+  let spansReceived = 0;
+  const store = intake.store;
+  const keep = store.add.bind(store);
+  store.add = (spans) => {
+    spansReceived += spans.length;
+    keep(spans);
+  };
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  // The worker's own wiring, consuming its queue itself, around a pipeline that does nothing.
-  // The worker's logger at its default level, writing where nothing is read.
-  const logger = pino({ level: config.logLevel }, pino.destination('/dev/null'));
-  const runtime = await createWorkerRuntime(config, logger, {
-    queues: [QUEUES.ragQuery],
-    concurrency: CONCURRENCY,
-    openPipeline: await preparePipeline(noOpPipeline, config, logger),
-  });
-  const plainPrefix = `bench-plain-${stamp}`;
-  const plainConnection = connection.duplicate({ maxRetriesPerRequest: null });
-  const plain = new Worker(QUEUES.ragQuery, async (job) => noOpPipeline.run(job.data, undefined as never), {
-    connection: plainConnection,
-    prefix: plainPrefix,
-    concurrency: CONCURRENCY,
-  });
-  const sides: Side[] = [
-    { label: 'ragscope', prefix: config.queuePrefix, worker: runtime.workers[0]!, rates: [] },
-    { label: 'plain BullMQ', prefix: plainPrefix, worker: plain, rates: [] },
+  const traced = { DD_TRACE_AGENT_URL: intake.url };
+  const kinds: Array<{ label: string; start: (prefix: string) => Promise<ChildProcess> }> = [
+    { label: 'plain BullMQ', start: (prefix) => startProcess([PLAIN_WORKER], { RAGSCOPE_QUEUE_PREFIX: prefix, CONCURRENCY: String(CONCURRENCY) }, 'ready') },
+    { label: 'ragscope defaults', start: (prefix) => startRagscopeWorker(prefix, traced, ragscopeArgs) },
+    { label: 'no job profiles', start: (prefix) => startRagscopeWorker(prefix, { ...traced, DD_PROFILING_CAPTURE_PCT: '0' }, ragscopeArgs) },
+    { label: 'no tracing either', start: (prefix) => startRagscopeWorker(prefix, { DD_TRACE_ENABLED: 'false', DD_PROFILING_CAPTURE_PCT: '0' }, ragscopeArgs) },
   ];
+  const sides: Array<Side & { start: (prefix: string) => Promise<ChildProcess> }> = kinds.map((kind, index) => ({
+    ...kind,
+    prefix: `bench-throughput-${index}-${stamp}`,
+    rates: [],
+    cpuMicrosPerJob: [],
+  }));
   let code = 0;
   try {
-    await plain.waitUntilReady();
-    // The same warm-up for both sides: JIT tiers, connections, Redis scripts.
+    for (const side of sides) side.process = await side.start(side.prefix);
+    // The same warm-up for every worker: JIT tiers, connections, Redis scripts.
     for (const side of sides) {
       await runBatch(connection, side, -1);
       await runBatch(connection, side, -2);
     }
-    process.stdout.write(`queue-throughput: ${ROUNDS} rounds × ${JOBS} no-op jobs per side, concurrency ${CONCURRENCY}, tracing on (sample rate ${config.sampling.baseRate})\n`);
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? sides : [...sides].reverse();
-      for (const side of order) side.rates.push(await runBatch(connection, side, round));
-      process.stdout.write(`round ${String(round + 1).padStart(2)}: ${sides.map((side) => `${side.label} ${side.rates.at(-1)!.toFixed(0)} jobs/s`).join(', ')}\n`);
-    }
-    const [ragscope, baseline] = sides as [Side, Side];
-    const ratio = pairedRatio(ragscope.rates, baseline.rates);
-    const overheadMicros = bootstrapMedian(ragscope.rates.map((rate, index) => (1 / rate - 1 / baseline.rates[index]!) * 1e6));
     process.stdout.write(
-      `\nmedian: ragscope ${median(ragscope.rates).toFixed(0)} jobs/s, plain BullMQ ${median(baseline.rates).toFixed(0)} jobs/s\n` +
-        `throughput ratio (ragscope / plain): ${formatEstimate(ratio)}\n` +
-        `overhead per job: ${formatEstimate(overheadMicros, 1)} µs of wall time per job at concurrency ${CONCURRENCY}\n` +
-        `spans received by the intake: ${intake.store.allSpans().length}\n` +
-        `goal: ratio ≥ ${GOAL_RATIO}: ${ratio.value >= GOAL_RATIO ? 'PASS' : 'FAIL'}\n`,
+      `queue-throughput: ${ROUNDS} rounds × ${JOBS} no-op jobs per worker process, concurrency ${CONCURRENCY}, order rotating; ` +
+        `ragscope traces to a local intake at the default sampling\n`,
     );
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = sides.map((_, index) => sides[(index + round) % sides.length]!);
+      for (const side of order) {
+        const batch = await runBatch(connection, side, round);
+        side.rates.push(batch.jobsPerSecond);
+        side.cpuMicrosPerJob.push(batch.cpuMicrosPerJob);
+      }
+      process.stdout.write(
+        `round ${String(round + 1).padStart(2)}: ${sides.map((side) => `${side.label} ${side.rates.at(-1)!.toFixed(0)} jobs/s ${side.cpuMicrosPerJob.at(-1)!.toFixed(0)} µs CPU/job`).join(' | ')}\n`,
+      );
+    }
+    const baseline = sides[0]!;
+    const defaults = sides[1]!;
+    process.stdout.write('\nmedians:\n');
+    for (const side of sides) {
+      process.stdout.write(`  ${side.label.padEnd(18)} ${median(side.rates).toFixed(0)} jobs/s, ${median(side.cpuMicrosPerJob).toFixed(1)} µs CPU per job\n`);
+    }
+    process.stdout.write('\nto plain BullMQ (median of per-round figures, 95% bootstrap CI):\n');
+    for (const side of sides.slice(1)) {
+      const wallMicros = bootstrapMedian(side.rates.map((rate, index) => (1 / rate - 1 / baseline.rates[index]!) * 1e6));
+      const cpuMicros = bootstrapMedian(side.cpuMicrosPerJob.map((cpu, index) => cpu - baseline.cpuMicrosPerJob[index]!));
+      process.stdout.write(
+        `  ${side.label.padEnd(18)} throughput ratio ${formatEstimate(pairedRatio(side.rates, baseline.rates))}; ` +
+          `overhead per job ${formatEstimate(wallMicros, 1)} µs of wall time, ${formatEstimate(cpuMicros, 1)} µs of CPU\n`,
+      );
+    }
+    const ratio = pairedRatio(defaults.rates, baseline.rates);
+    process.stdout.write(`spans received by the intake: ${spansReceived}\ngoal: ratio at defaults ≥ ${GOAL_RATIO}: ${ratio.value >= GOAL_RATIO ? 'PASS' : 'FAIL'}\n`);
     if (ratio.value < GOAL_RATIO) code = 1;
     process.stdout.write(`\nend-to-end latency of ${LATENCY_JOBS} real rag-query jobs enqueued at once, after ${LATENCY_WARMUP_JOBS} per process to warm up (worker concurrency 2, tracing off):\n`);
     for (const processes of [1, 2, 4]) {
@@ -189,16 +219,13 @@ async function main(): Promise<number> {
       process.stdout.write(`  ${processes} worker process${processes > 1 ? 'es' : ''}: p50 ${measured.p50} ms, p95 ${measured.p95} ms, ${measured.jobsPerSecond.toFixed(0)} jobs/s\n`);
     }
   } finally {
-    await runtime.close();
-    await plain.close();
-    await plainConnection.quit();
+    await Promise.all(sides.map((side) => stopProcess(side.process)));
     for (const side of sides) {
-      const queue = new Queue(QUEUES.ragQuery, { connection, prefix: side.prefix });
+      const queue = new Queue('rag-query', { connection, prefix: side.prefix });
       await queue.obliterate({ force: true }).catch(() => undefined);
       await queue.close();
     }
     await connection.quit();
-    await flushTraces();
     await intake.close();
   }
   return code;
