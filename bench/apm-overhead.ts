@@ -24,6 +24,8 @@ import path from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { bootstrapMean, formatEstimate, median, numberArgument, pairedRatio, ratioOfTotals } from './stats';
+import { readWorkerFigures } from './worker-metrics';
+import { freePort } from '../test/helpers/env';
 import { startLocalIntake } from '../src/telemetry/intake/intake-server';
 import type { RagQueryResult } from '../src/contracts/rag-query';
 
@@ -72,10 +74,7 @@ function startWorker(env: Record<string, string>): Promise<ChildProcess> {
 
 /** CPU seconds (user + system) the worker process has used, from its own /metrics. */
 async function workerCpuSeconds(metricsUrl: string): Promise<number> {
-  const text = await (await fetch(metricsUrl)).text();
-  const match = /^process_cpu_seconds_total(?:\{[^}]*\})? ([\d.e+-]+)$/m.exec(text);
-  if (!match) throw new Error(`no process_cpu_seconds_total at ${metricsUrl}`);
-  return Number(match[1]);
+  return (await readWorkerFigures(metricsUrl)).cpuSeconds;
 }
 
 interface BatchResult {
@@ -105,15 +104,6 @@ async function runBatch(mode: Mode, round: number): Promise<BatchResult> {
     cpuMsPerJob: ((cpuAfter - cpuBefore) * 1000) / JOBS,
     profiles: { count: profiled.length, chargedMs: profiled.reduce((total, result) => total + (result.profiling?.overheadMs ?? 0), 0) },
   };
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function main(): Promise<number> {

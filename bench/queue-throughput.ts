@@ -24,6 +24,8 @@ import { Redis } from 'ioredis';
 import { bootstrapMedian, formatEstimate, median, numberArgument, pairedRatio, percentile } from './stats';
 import { processCpuTicks } from './scale-figures';
 import { requireBuilt } from './compiled-build';
+import { describeProfiles, readWorkerFigures } from './worker-metrics';
+import { freePort } from '../test/helpers/env';
 
 const { startLocalIntake } = requireBuilt<typeof import('../src/telemetry/intake/intake-server')>('telemetry/intake/intake-server');
 
@@ -48,6 +50,8 @@ interface Side {
   label: string;
   prefix: string;
   process?: ChildProcess;
+  /** A ragscope worker's own /metrics, read once at the end for what its profiles cost. */
+  metricsUrl?: string;
   rates: number[];
   cpuMicrosPerJob: number[];
 }
@@ -100,6 +104,13 @@ function startProcess(args: string[], env: Record<string, string>, ready: string
 
 function startRagscopeWorker(prefix: string, env: Record<string, string>, args: string[] = []): Promise<ChildProcess> {
   return startProcess([CLI, 'worker', ...args], { RAGSCOPE_QUEUE_PREFIX: prefix, RAGSCOPE_LOG_LEVEL: 'info', ...env }, '"worker ready"');
+}
+
+/** A ragscope worker for the throughput rounds, serving /metrics on a port of its own. */
+async function startMeasuredRagscopeWorker(side: Side, env: Record<string, string>): Promise<ChildProcess> {
+  const port = await freePort();
+  side.metricsUrl = `http://127.0.0.1:${port}/metrics`;
+  return startRagscopeWorker(side.prefix, { ...env, RAGSCOPE_METRICS_PORT: String(port) }, ragscopeArgs);
 }
 
 async function stopProcess(child: ChildProcess | undefined): Promise<void> {
@@ -160,13 +171,13 @@ async function main(): Promise<number> {
   };
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const traced = { DD_TRACE_AGENT_URL: intake.url };
-  const kinds: Array<{ label: string; start: (prefix: string) => Promise<ChildProcess> }> = [
-    { label: 'plain BullMQ', start: (prefix) => startProcess([PLAIN_WORKER], { RAGSCOPE_QUEUE_PREFIX: prefix, CONCURRENCY: String(CONCURRENCY) }, 'ready') },
-    { label: 'ragscope defaults', start: (prefix) => startRagscopeWorker(prefix, traced, ragscopeArgs) },
-    { label: 'no job profiles', start: (prefix) => startRagscopeWorker(prefix, { ...traced, DD_PROFILING_CAPTURE_PCT: '0' }, ragscopeArgs) },
-    { label: 'no tracing either', start: (prefix) => startRagscopeWorker(prefix, { DD_TRACE_ENABLED: 'false', DD_PROFILING_CAPTURE_PCT: '0' }, ragscopeArgs) },
+  const kinds: Array<{ label: string; start: (side: Side) => Promise<ChildProcess> }> = [
+    { label: 'plain BullMQ', start: (side) => startProcess([PLAIN_WORKER], { RAGSCOPE_QUEUE_PREFIX: side.prefix, CONCURRENCY: String(CONCURRENCY) }, 'ready') },
+    { label: 'ragscope defaults', start: (side) => startMeasuredRagscopeWorker(side, traced) },
+    { label: 'no job profiles', start: (side) => startMeasuredRagscopeWorker(side, { ...traced, DD_PROFILING_CAPTURE_PCT: '0' }) },
+    { label: 'no tracing either', start: (side) => startMeasuredRagscopeWorker(side, { DD_TRACE_ENABLED: 'false', DD_PROFILING_CAPTURE_PCT: '0' }) },
   ];
-  const sides: Array<Side & { start: (prefix: string) => Promise<ChildProcess> }> = kinds.map((kind, index) => ({
+  const sides: Array<Side & { start: (side: Side) => Promise<ChildProcess> }> = kinds.map((kind, index) => ({
     ...kind,
     prefix: `bench-throughput-${index}-${stamp}`,
     rates: [],
@@ -174,7 +185,7 @@ async function main(): Promise<number> {
   }));
   let code = 0;
   try {
-    for (const side of sides) side.process = await side.start(side.prefix);
+    for (const side of sides) side.process = await side.start(side);
     // The same warm-up for every worker: JIT tiers, connections, Redis scripts.
     for (const side of sides) {
       await runBatch(connection, side, -1);
@@ -210,6 +221,12 @@ async function main(): Promise<number> {
           `overhead per job ${formatEstimate(wallMicros, 1)} µs of wall time, ${formatEstimate(cpuMicros, 1)} µs of CPU\n`,
       );
     }
+    // Over the worker's whole life (start-up and warm-up included), from its own counters.
+    const figures = await readWorkerFigures(defaults.metricsUrl!);
+    process.stdout.write(
+      `per-job profiles of ragscope defaults: ${describeProfiles(figures.profiles)}, ${(figures.profilingCpuSeconds * 1000).toFixed(0)} ms of CPU charged to the cap, ` +
+        `${((figures.profilingCpuSeconds / figures.cpuSeconds) * 100).toFixed(1)}% of the worker's ${figures.cpuSeconds.toFixed(2)} s\n`,
+    );
     const ratio = pairedRatio(defaults.rates, baseline.rates);
     process.stdout.write(`spans received by the intake: ${spansReceived}\ngoal: ratio at defaults ≥ ${GOAL_RATIO}: ${ratio.value >= GOAL_RATIO ? 'PASS' : 'FAIL'}\n`);
     if (ratio.value < GOAL_RATIO) code = 1;

@@ -35,6 +35,20 @@ export function createMetrics(registry: Registry = new Registry()) {
       labelNames: ['worker'] as const,
       registers,
     }),
+    // What per-job profiling costs, beside process_cpu_seconds_total: their rate ratio is the share
+    // the overhead cap (DD_PROFILING_MAX_TIME_USAGE_PCT) holds down, and the reason a busy worker
+    // with small jobs profiles fewer jobs than its capture rate says.
+    jobProfilesTotal: new Counter({
+      name: 'ragscope_job_profiles_total',
+      help: 'Per-job CPU profiles this process took, by what selected the job: requested (profile: always), slow (an earlier run was slow) or sampled (DD_PROFILING_CAPTURE_PCT).',
+      labelNames: ['trigger'] as const,
+      registers,
+    }),
+    jobProfilingCpuSecondsTotal: new Counter({
+      name: 'ragscope_job_profiling_cpu_seconds_total',
+      help: 'CPU time per-job profiles cost this process (starting, stopping, encoding, writing and ranking): what the overhead cap is charged.',
+      registers,
+    }),
     jobsTotal: new Counter({
       name: 'ragscope_jobs_total',
       help: 'Jobs this process finished, by queue and outcome.',

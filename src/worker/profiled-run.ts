@@ -22,7 +22,7 @@ export interface ProfiledRunDeps {
   cpuSinceLastRecord: (force?: boolean) => number;
   gate: ExclusiveGate;
   slowJobs: SlowJobRegistry;
-  metrics: Pick<RagscopeMetrics, 'sqlFindingsTotal'>;
+  metrics: Pick<RagscopeMetrics, 'sqlFindingsTotal' | 'jobProfilesTotal' | 'jobProfilingCpuSecondsTotal'>;
   /** Plans sampled profiles may reuse (RAGSCOPE_PLAN_INTERVAL_SECONDS). */
   recentPlans: RecentPlans<StatementPlan>;
 }
@@ -78,9 +78,11 @@ export async function runProfiledWhenSelected(
   // of the database, 1-2.5 s of CPU) stopped slow-job profiling for minutes after a single plan.
   // A sampled profile reports a recent plan of the same statement (see plan-reuse.ts). Somebody
   // asking, or a slow job, gets a fresh plan.
-  const planned = await planStatements(planRequests, { recent: deps.recentPlans, reuse: decision.bySampling === true });
+  const planned = await planStatements(planRequests, { recent: deps.recentPlans, reuse: decision.trigger === 'sampled' });
   for (const finding of planned?.newFindings ?? []) deps.metrics.sqlFindingsTotal.inc({ rule: finding.rule, severity: finding.severity });
   deps.overhead.record(Date.now(), deps.cpuSinceLastRecord(true), profiled.profilingMs);
+  deps.metrics.jobProfilesTotal.inc({ trigger: decision.trigger ?? 'sampled' });
+  deps.metrics.jobProfilingCpuSecondsTotal.inc(profiled.profilingMs / 1000);
   await deps.slowJobs.forget(fingerprint());
   const top = profiled.hotspots[0];
   if (top) span.setAttributes({ 'profiling.top_function': top.function, 'profiling.top_line': `${top.file}:${top.line}` });

@@ -50,6 +50,12 @@ describe("a profiled job's SQL plan", () => {
       expect(metrics).toContain(`ragscope_sql_findings_total{rule="${finding.rule}",severity="${finding.severity}"} 1`);
     }
     expect(metrics).toMatch(/^process_cpu_seconds_total \d/m);
+    // Per-job profiling's cost beside the worker's CPU: one profile, asked for, and what the cap was charged for it.
+    expect(metrics).toContain('ragscope_job_profiles_total{trigger="requested"} 1');
+    expect(metrics).not.toMatch(/^ragscope_job_profiles_total\{trigger="sampled"\}/m);
+    const charged = Number(/^ragscope_job_profiling_cpu_seconds_total (\S+)$/m.exec(metrics)?.[1]);
+    expect(profiled.profiling?.overheadMs).toBeGreaterThan(0);
+    expect(charged).toBeCloseTo(profiled.profiling!.overheadMs! / 1000, 5);
   });
 
   it("the worker's /metrics counts finished jobs and their durations for both queues", async () => {

@@ -31,9 +31,10 @@ describe('decideProfiling', () => {
   });
 
   it('marks only a profile chosen by the capture rate as sampled (its SQL plans may be reused)', () => {
-    expect(decideProfiling(policy, request({ random: 0 })).bySampling).toBe(true);
-    expect(decideProfiling(policy, request({ mode: 'always' })).bySampling).toBeUndefined();
-    expect(decideProfiling(policy, request({ previouslySlow: true, random: 0 })).bySampling).toBeUndefined();
+    expect(decideProfiling(policy, request({ random: 0 })).trigger).toBe('sampled');
+    expect(decideProfiling(policy, request({ mode: 'always' })).trigger).toBe('requested');
+    expect(decideProfiling(policy, request({ previouslySlow: true, random: 0 })).trigger).toBe('slow');
+    expect(decideProfiling(policy, request({ random: 0.5 })).trigger).toBeUndefined();
   });
 });
 

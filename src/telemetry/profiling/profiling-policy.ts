@@ -26,11 +26,14 @@ export interface ProfilingRequest {
   unavailableReason?: string;
 }
 
+/** What selected a profiled job: somebody asked, an earlier run was slow, or the capture rate. */
+export type ProfileTrigger = 'requested' | 'slow' | 'sampled';
+
 export interface ProfilingDecision {
   profile: boolean;
   reason: string;
-  /** Selected by the capture rate alone (nobody asked, nothing was slow), so its SQL plans may be reused. */
-  bySampling?: true;
+  /** Set when `profile` is; `sampled` (nobody asked, nothing was slow) lets its SQL plans be reused. */
+  trigger?: ProfileTrigger;
 }
 
 export function decideProfiling(policy: ProfilingPolicy, request: ProfilingRequest): ProfilingDecision {
@@ -38,15 +41,15 @@ export function decideProfiling(policy: ProfilingPolicy, request: ProfilingReque
   if (!policy.cpuEnabled) return { profile: false, reason: 'CPU profiling is disabled (DD_PROFILING_CPU_ENABLED=false)' };
   if (request.unavailableReason) return { profile: false, reason: request.unavailableReason };
   // An explicit request is honoured even above the cap: somebody is looking at this job right now.
-  if (request.mode === 'always') return { profile: true, reason: 'the job asked for a profile' };
+  if (request.mode === 'always') return { profile: true, trigger: 'requested', reason: 'the job asked for a profile' };
   if (request.overheadPct >= policy.maxTimeUsagePct) {
     return {
       profile: false,
       reason: `profiling overhead ${request.overheadPct.toFixed(1)}% is at or above the ${policy.maxTimeUsagePct}% cap`,
     };
   }
-  if (request.previouslySlow) return { profile: true, reason: 'an earlier run of this job was slow' };
-  if (request.random < policy.capturePct / 100) return { profile: true, bySampling: true, reason: `sampled at the ${policy.capturePct}% capture rate` };
+  if (request.previouslySlow) return { profile: true, trigger: 'slow', reason: 'an earlier run of this job was slow' };
+  if (request.random < policy.capturePct / 100) return { profile: true, trigger: 'sampled', reason: `sampled at the ${policy.capturePct}% capture rate` };
   return { profile: false, reason: `not sampled at the ${policy.capturePct}% capture rate` };
 }
 
