@@ -7,7 +7,7 @@
  * sampling) and with `--tracing off` to split the cost of the sampled spans from the rest; it is the
  * breakdown behind bench/queue-throughput's ratio (bench/README.md).
  *
- *   node --import tsx bench/processor-cost.ts [--jobs 30000] [--tracing off]
+ *   npm run build && node --import tsx bench/processor-cost.ts [--jobs 30000] [--tracing off]
  */
 import { Job } from 'bullmq';
 import { Redis } from 'ioredis';
