@@ -83,9 +83,14 @@ async function runBatch(connection: Redis, side: Side, round: number): Promise<{
   return { jobsPerSecond, cpuMicrosPerJob };
 }
 
+/** Every worker process still running, so an interrupted bench leaves none behind. */
+const spawned = new Set<ChildProcess>();
+
 /** Starts a worker process and resolves once it says it consumes; its output is drained after that. */
 function startProcess(args: string[], env: Record<string, string>, ready: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, args, { env: { ...process.env, REDIS_URL, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
   return new Promise((resolve, reject) => {
     let output: string | undefined = '';
     const listen = (chunk: Buffer): void => {
@@ -248,6 +253,13 @@ async function main(): Promise<number> {
   return code;
 }
 
+const onSignal = (): void => {
+  process.stderr.write('interrupted: stopping the worker processes\n');
+  void Promise.all([...spawned].map(stopProcess)).finally(() => process.exit(130));
+};
+process.once('SIGINT', onSignal);
+process.once('SIGTERM', onSignal);
+
 main().then(
   (code) => {
     process.exitCode = code;
@@ -256,4 +268,7 @@ main().then(
     process.stderr.write(`queue-throughput failed: ${error.stack ?? error.message}\n`);
     process.exitCode = 1;
   },
-);
+).finally(() => {
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+});
