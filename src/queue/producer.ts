@@ -1,5 +1,5 @@
 import { SpanKind } from '@opentelemetry/api';
-import { Job, Queue, type JobsOptions, type QueueEvents } from 'bullmq';
+import { Job, Queue, type JobState, type JobsOptions, type QueueEvents } from 'bullmq';
 import type { RagscopeConfig } from '../config/config';
 import { isUserError, QueueFullError, ServiceUnavailableError, UserError } from '../contracts/errors';
 import { inSpan } from '../telemetry/spans';
@@ -181,6 +181,20 @@ export class RagscopeProducer {
   }
 
   /**
+   * The job and its state, read so that they agree. The job is read before its state, so one that
+   * finished in between was read without its outcome: a finished job is read again (BullMQ stores
+   * the outcome and moves the job in one script). Read once each, `GET /jobs/:id` answered a leak
+   * check that finished between the two reads as `completed` with a null result.
+   */
+  async findJobWithState(queueName: QueueName, jobId: string): Promise<{ job: Job; state: JobState | 'unknown' } | undefined> {
+    const job = await this.findJob(queueName, jobId);
+    if (!job) return undefined;
+    const state = await job.getState();
+    if (state !== 'completed' && state !== 'failed') return { job, state };
+    return { job: (await this.findJob(queueName, jobId)) ?? job, state };
+  }
+
+  /**
    * Resolves with the job's result, or throws JobFailedError / WaitTimeoutError. Waits of one queue
    * share one listener pair on its QueueEvents (BullMQ's own waitUntilFinished adds listeners per
    * wait to the Queue, and warns past ten), so a thousand concurrent `?wait` requests cost a map entry each.
@@ -203,16 +217,11 @@ export class RagscopeProducer {
       waiters.set(jobId, (waiters.get(jobId) ?? new Set()).add(waiter));
     });
     const finish = (finished: Finished | Error) => this.finishWaiters(queueName, jobId, finished);
-    this.findJob(queueName, jobId)
-      .then(async (job) => {
-        if (!job) return finish(new UserError(`no job ${jobId} in queue ${queueName}`));
-        const state = await job.getState();
-        if (state !== 'completed' && state !== 'failed') return;
-        // The job was read before its state: one that finished in between was read without its
-        // outcome, so a finished job is read again (BullMQ stores the outcome and the state at once).
-        const settled = (await this.findJob(queueName, jobId)) ?? job;
-        if (state === 'completed') finish({ returnvalue: settled.returnvalue });
-        else finish({ failedReason: settled.failedReason });
+    this.findJobWithState(queueName, jobId)
+      .then((found) => {
+        if (!found) return finish(new UserError(`no job ${jobId} in queue ${queueName}`));
+        if (found.state === 'completed') finish({ returnvalue: found.job.returnvalue });
+        else if (found.state === 'failed') finish({ failedReason: found.job.failedReason });
       })
       .catch((error: unknown) => finish(error instanceof Error ? error : new Error(String(error))));
     return outcome;

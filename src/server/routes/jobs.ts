@@ -65,9 +65,9 @@ export async function jobsRoutes(app: FastifyInstance, { config, producer }: Ser
     },
     async (request, reply) => {
       const queueName = request.query.queue ?? QUEUES.ragQuery;
-      const job = await producer.findJob(queueName, request.params.id);
-      if (!job) return reply.code(404).send({ error: `no job ${request.params.id} in queue ${queueName}` });
-      const state = await job.getState();
+      const found = await producer.findJobWithState(queueName, request.params.id);
+      if (!found) return reply.code(404).send({ error: `no job ${request.params.id} in queue ${queueName}` });
+      const { job, state } = found;
       return {
         job_id: job.id,
         queue: queueName,
