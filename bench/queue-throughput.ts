@@ -16,21 +16,19 @@
  *
  *   npm run build && node --import tsx bench/queue-throughput.ts [--rounds 10] [--jobs 2000] [--latency-jobs 300] [--latency-warmup 100]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { bootstrapMedian, formatEstimate, median, numberArgument, pairedRatio, percentile } from './stats';
-import { processCpuTicks } from './scale-figures';
+import { CLOCK_TICKS_PER_SECOND, cpuTicksOf } from './proc-cpu';
 import { requireBuilt } from './compiled-build';
 import { describeProfiles, readWorkerFigures } from './worker-metrics';
 import { freePort } from '../test/helpers/env';
+import { REPO_ROOT, startProcess, startWorkerProcess, type WorkerProcess } from '../test/helpers/processes';
 
 const { startLocalIntake } = requireBuilt<typeof import('../src/telemetry/intake/intake-server')>('telemetry/intake/intake-server');
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const CLI = path.join(__dirname, '..', 'dist/src/cli/main.js');
 const NO_OP_PIPELINE = path.join(__dirname, 'no-op-pipeline.cjs');
 const PLAIN_WORKER = path.join(__dirname, 'plain-bullmq-worker.cjs');
 const ROUNDS = numberArgument('rounds', 10);
@@ -43,26 +41,25 @@ const GOAL_RATIO = 0.9;
 const ragscopeArgs = ['--pipeline', NO_OP_PIPELINE, '--concurrency', String(CONCURRENCY), '--queues', 'rag-query'];
 /** How often a batch's queue is asked whether it is empty: small against a batch of ~0.5 s. */
 const POLL_MS = 2;
-const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /** A worker process consuming its own prefix; a batch is timed from enqueue to an empty queue. */
 interface Side {
   label: string;
   prefix: string;
-  process?: ChildProcess;
+  process?: WorkerProcess;
   /** A ragscope worker's own /metrics, read once at the end for what its profiles cost. */
   metricsUrl?: string;
   rates: number[];
   cpuMicrosPerJob: number[];
 }
 
-function cpuSeconds(pid: number): number {
-  return processCpuTicks(readFileSync(`/proc/${pid}/stat`, 'utf8')) / CLOCK_TICKS_PER_SECOND;
+function cpuSeconds(worker: WorkerProcess): number {
+  return cpuTicksOf(worker.child.pid) / CLOCK_TICKS_PER_SECOND;
 }
 
 async function runBatch(connection: Redis, side: Side, round: number): Promise<{ jobsPerSecond: number; cpuMicrosPerJob: number }> {
   const queue = new Queue('rag-query', { connection, prefix: side.prefix });
-  const cpuBefore = cpuSeconds(side.process!.pid!);
+  const cpuBefore = cpuSeconds(side.process!);
   const startedAt = performance.now();
   await queue.addBulk(
     Array.from({ length: JOBS }, (_, index) => ({
@@ -78,51 +75,36 @@ async function runBatch(connection: Redis, side: Side, round: number): Promise<{
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
   const jobsPerSecond = JOBS / ((performance.now() - startedAt) / 1000);
-  const cpuMicrosPerJob = ((cpuSeconds(side.process!.pid!) - cpuBefore) * 1e6) / JOBS;
+  const cpuMicrosPerJob = ((cpuSeconds(side.process!) - cpuBefore) * 1e6) / JOBS;
   await queue.close();
   return { jobsPerSecond, cpuMicrosPerJob };
 }
 
 /** Every worker process still running, so an interrupted bench leaves none behind. */
-const spawned = new Set<ChildProcess>();
+const spawned = new Set<WorkerProcess>();
 
-/** Starts a worker process and resolves once it says it consumes; its output is drained after that. */
-function startProcess(args: string[], env: Record<string, string>, ready: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, REDIS_URL, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  spawned.add(child);
-  child.once('exit', () => spawned.delete(child));
-  return new Promise((resolve, reject) => {
-    let output: string | undefined = '';
-    const listen = (chunk: Buffer): void => {
-      if (output === undefined) return;
-      output += chunk;
-      if (output.includes(ready)) {
-        output = undefined;
-        resolve(child);
-      }
-    };
-    child.stdout!.on('data', listen);
-    child.stderr!.on('data', listen);
-    child.on('exit', (code) => reject(new Error(`${path.basename(args[0]!)} exited with ${code}: ${output ?? ''}`)));
-  });
+/** Starts a worker process (test/helpers/processes.ts) and remembers it until it is stopped. */
+async function tracked(starting: Promise<WorkerProcess>): Promise<WorkerProcess> {
+  const worker = await starting;
+  spawned.add(worker);
+  return worker;
 }
 
-function startRagscopeWorker(prefix: string, env: Record<string, string>, args: string[] = []): Promise<ChildProcess> {
-  return startProcess([CLI, 'worker', ...args], { RAGSCOPE_QUEUE_PREFIX: prefix, RAGSCOPE_LOG_LEVEL: 'info', ...env }, '"worker ready"');
+async function stopProcess(worker: WorkerProcess | undefined): Promise<void> {
+  if (!worker) return;
+  await worker.stop();
+  spawned.delete(worker);
+}
+
+function startRagscopeWorker(prefix: string, env: Record<string, string>, args: string[]): Promise<WorkerProcess> {
+  return tracked(startWorkerProcess({ REDIS_URL, RAGSCOPE_QUEUE_PREFIX: prefix, ...env }, args));
 }
 
 /** A ragscope worker for the throughput rounds, serving /metrics on a port of its own. */
-async function startMeasuredRagscopeWorker(side: Side, env: Record<string, string>): Promise<ChildProcess> {
+async function startMeasuredRagscopeWorker(side: Side, env: Record<string, string>): Promise<WorkerProcess> {
   const port = await freePort();
   side.metricsUrl = `http://127.0.0.1:${port}/metrics`;
   return startRagscopeWorker(side.prefix, { ...env, RAGSCOPE_METRICS_PORT: String(port) }, ragscopeArgs);
-}
-
-async function stopProcess(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
 }
 
 async function latency(connection: Redis, processes: number): Promise<{ p50: number; p95: number; jobsPerSecond: number }> {
@@ -176,13 +158,17 @@ async function main(): Promise<number> {
   };
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const traced = { DD_TRACE_AGENT_URL: intake.url };
-  const kinds: Array<{ label: string; start: (side: Side) => Promise<ChildProcess> }> = [
-    { label: 'plain BullMQ', start: (side) => startProcess([PLAIN_WORKER], { RAGSCOPE_QUEUE_PREFIX: side.prefix, CONCURRENCY: String(CONCURRENCY) }, 'ready') },
+  const kinds: Array<{ label: string; start: (side: Side) => Promise<WorkerProcess> }> = [
+    {
+      label: 'plain BullMQ',
+      start: (side) =>
+        tracked(startProcess(process.execPath, [PLAIN_WORKER], { cwd: REPO_ROOT, env: { REDIS_URL, RAGSCOPE_QUEUE_PREFIX: side.prefix, CONCURRENCY: String(CONCURRENCY) } }, 'ready')),
+    },
     { label: 'ragscope defaults', start: (side) => startMeasuredRagscopeWorker(side, traced) },
     { label: 'no job profiles', start: (side) => startMeasuredRagscopeWorker(side, { ...traced, DD_PROFILING_CAPTURE_PCT: '0' }) },
     { label: 'no tracing either', start: (side) => startMeasuredRagscopeWorker(side, { DD_TRACE_ENABLED: 'false', DD_PROFILING_CAPTURE_PCT: '0' }) },
   ];
-  const sides: Array<Side & { start: (side: Side) => Promise<ChildProcess> }> = kinds.map((kind, index) => ({
+  const sides: Array<Side & { start: (side: Side) => Promise<WorkerProcess> }> = kinds.map((kind, index) => ({
     ...kind,
     prefix: `bench-throughput-${index}-${stamp}`,
     rates: [],

@@ -19,10 +19,11 @@
  *
  *   npm run build && npx tsx bench/scale.ts [--rounds 8] [--jobs 1000] [--warmup 200]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { batchFigures, formatScaleReport, machineCpuTicks, processCpuTicks, summarise, TOPOLOGY_LABELS, type Batch, type Topology } from './scale-figures';
+import { batchFigures, formatScaleReport, machineCpuTicks, summarise, TOPOLOGY_LABELS, type Batch, type Topology } from './scale-figures';
+import { CLOCK_TICKS_PER_SECOND, cpuTicksOf } from './proc-cpu';
 import { numberArgument } from './stats';
 import { DEFAULTS, loadConfig } from '../src/config/config';
 import { JOB_NAMES, QUEUES } from '../src/contracts/queues';
@@ -43,7 +44,6 @@ const START_PARALLELISM = 2;
 const STOP_TIMEOUT_MS = 30_000;
 /** A bound against a hang: a worker loads PGlite at start-up, seconds alone, far longer on a loaded 2-core machine. */
 const READY_TIMEOUT_MS = 180_000;
-const CLOCK_TICKS_PER_SECOND = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /** The worker processes of one topology and worker count, and the producer feeding their queue. */
 interface Fleet {
@@ -56,11 +56,6 @@ interface Fleet {
 
 function loadAverage(): string {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-}
-
-function cpuTicks(pid: number | undefined): number {
-  if (pid === undefined) throw new Error('a process without a pid');
-  return processCpuTicks(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 }
 
 function topologyEnv(topology: Topology, single: TestRedis, cluster: TestCluster): Record<string, string | undefined> {
@@ -163,8 +158,8 @@ async function waitForFinished(fleet: Fleet, jobs: number): Promise<void> {
 async function runBatch(fleet: Fleet, round: number, jobs: number): Promise<Batch> {
   const queue = await fleet.producer.queue(QUEUES.ragQuery);
   const workerPids = fleet.processes.map((worker) => worker.pid);
-  const redisBefore = fleet.redisPids.map(cpuTicks);
-  const workersBefore = workerPids.map(cpuTicks);
+  const redisBefore = fleet.redisPids.map(cpuTicksOf);
+  const workersBefore = workerPids.map(cpuTicksOf);
   const machineBefore = machineCpuTicks(readFileSync('/proc/stat', 'utf8'));
   const startedAt = performance.now();
   // One addBulk of contract-valid jobs on the producer's own queue: ragscope's producer adds one job
@@ -182,8 +177,8 @@ async function runBatch(fleet: Fleet, round: number, jobs: number): Promise<Batc
   await waitForFinished(fleet, jobs);
   const wallSeconds = (performance.now() - startedAt) / 1000;
   const machineAfter = machineCpuTicks(readFileSync('/proc/stat', 'utf8'));
-  const redisSeconds = fleet.redisPids.map((pid, index) => (cpuTicks(pid) - redisBefore[index]!) / CLOCK_TICKS_PER_SECOND);
-  const workerSeconds = workerPids.map((pid, index) => (cpuTicks(pid) - workersBefore[index]!) / CLOCK_TICKS_PER_SECOND);
+  const redisSeconds = fleet.redisPids.map((pid, index) => (cpuTicksOf(pid) - redisBefore[index]!) / CLOCK_TICKS_PER_SECOND);
+  const workerSeconds = workerPids.map((pid, index) => (cpuTicksOf(pid) - workersBefore[index]!) / CLOCK_TICKS_PER_SECOND);
   const finished = await queue.getJobs(['completed', 'failed'], 0, -1);
   const failed = finished.filter((job) => job.failedReason);
   if (failed.length > 0) throw new Error(`${failed.length} of ${jobs} jobs failed on ${TOPOLOGY_LABELS[fleet.topology]} with ${fleet.workers} workers, e.g. ${failed[0]!.failedReason}`);
