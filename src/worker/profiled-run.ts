@@ -81,7 +81,7 @@ export async function runProfiledWhenSelected(
   const planned = await planStatements(planRequests, { recent: deps.recentPlans, reuse: decision.trigger === 'sampled' });
   for (const finding of planned?.newFindings ?? []) deps.metrics.sqlFindingsTotal.inc({ rule: finding.rule, severity: finding.severity });
   deps.overhead.record(Date.now(), deps.cpuSinceLastRecord(true), profiled.profilingMs);
-  deps.metrics.jobProfilesTotal.inc({ trigger: decision.trigger ?? 'sampled' });
+  deps.metrics.jobProfilesTotal.inc({ trigger: decision.trigger });
   deps.metrics.jobProfilingCpuSecondsTotal.inc(profiled.profilingMs / 1000);
   await deps.slowJobs.forget(fingerprint());
   const top = profiled.hotspots[0];

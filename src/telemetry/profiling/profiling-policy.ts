@@ -29,12 +29,10 @@ export interface ProfilingRequest {
 /** What selected a profiled job: somebody asked, an earlier run was slow, or the capture rate. */
 export type ProfileTrigger = 'requested' | 'slow' | 'sampled';
 
-export interface ProfilingDecision {
-  profile: boolean;
-  reason: string;
-  /** Set when `profile` is; `sampled` (nobody asked, nothing was slow) lets its SQL plans be reused. */
-  trigger?: ProfileTrigger;
-}
+/** A profiled decision always names its trigger; `sampled` (nobody asked, nothing was slow) lets its SQL plans be reused. */
+export type ProfilingDecision =
+  | { profile: true; reason: string; trigger: ProfileTrigger }
+  | { profile: false; reason: string; trigger?: undefined };
 
 export function decideProfiling(policy: ProfilingPolicy, request: ProfilingRequest): ProfilingDecision {
   if (request.mode === 'never') return { profile: false, reason: 'the job asked for no profile' };
