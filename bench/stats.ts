@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { mulberry32 } from '../src/random';
 
 /**
@@ -117,11 +118,28 @@ export function formatEstimate(estimate: Estimate, digits = 3): string {
   return `${estimate.value.toFixed(digits)} (95% CI ${estimate.low.toFixed(digits)}–${estimate.high.toFixed(digits)})`;
 }
 
-/** `--name value` from the command line, or the fallback; a value that is not a number is an error. */
-export function numberArgument(name: string, fallback: number, argv: readonly string[] = process.argv): number {
+/**
+ * Says what is wrong with a flag and exits 2: a mistyped flag is the user's mistake, not a crash
+ * (flags are read at module load, where a thrown error would print a stack trace).
+ */
+export function exitWithUsageError(message: string): never {
+  process.stderr.write(`${path.basename(process.argv[1] ?? 'bench')}: ${message}\n`);
+  process.exit(2);
+}
+
+/** `--name value` from the command line, or the fallback; a value that is not a positive number goes to `fail`. */
+export function numberArgument(
+  name: string,
+  fallback: number,
+  argv: readonly string[] = process.argv,
+  fail: (message: string) => never = exitWithUsageError,
+): number {
   const index = argv.indexOf(`--${name}`);
   if (index < 0) return fallback;
-  const value = Number(argv[index + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} expects a positive number`);
+  const given = argv[index + 1];
+  const value = Number(given);
+  if (given === undefined || given.trim() === '' || !Number.isFinite(value) || value <= 0) {
+    return fail(`--${name} expects a positive number, got ${given === undefined ? 'nothing' : JSON.stringify(given)}`);
+  }
   return value;
 }

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bootstrapMean, bootstrapMedian, median, numberArgument, pairedRatio, percentile, ratioOfTotals, slope } from '../../bench/stats';
 
@@ -48,7 +50,21 @@ describe('bench statistics', () => {
   it('reads numeric arguments and refuses a bad one', () => {
     expect(numberArgument('rounds', 20, ['node', 'bench', '--rounds', '5'])).toBe(5);
     expect(numberArgument('rounds', 20, ['node', 'bench'])).toBe(20);
-    expect(() => numberArgument('rounds', 20, ['node', 'bench', '--rounds', 'x'])).toThrow(/positive number/);
+    const refuse = (message: string): never => {
+      throw new Error(message);
+    };
+    expect(() => numberArgument('rounds', 20, ['node', 'bench', '--rounds', 'x'], refuse)).toThrow('--rounds expects a positive number, got "x"');
+    expect(() => numberArgument('rounds', 20, ['node', 'bench', '--rounds', '0'], refuse)).toThrow('got "0"');
+    expect(() => numberArgument('rounds', 20, ['node', 'bench', '--rounds', ''], refuse)).toThrow('got ""');
+    expect(() => numberArgument('rounds', 20, ['node', 'bench', '--rounds'], refuse)).toThrow('got nothing');
+  });
+
+  it('answers a bad flag of a bench with its message and exit code 2, not a stack trace', () => {
+    // A real bench: its flags are read as its module loads, before it touches Redis or the build.
+    const bench = path.resolve(__dirname, '../../bench/apm-overhead.ts');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', bench, '--rounds', '0'], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.status).toBe(2);
+    expect(run.stderr.trim()).toBe('apm-overhead.ts: --rounds expects a positive number, got "0"');
   });
 });
 
