@@ -18,8 +18,11 @@ const COUNT_SCRIPT = "redis.call('INCRBY', KEYS[1], ARGV[1]) return redis.call('
  *
  * Writes are coalesced: at most one is in flight, and counts recorded meanwhile go out together when
  * it returns. A count recorded while nothing is in flight is sent at once, before anything its caller
- * sends next on the same connection (a job's completion, an enqueue), so it is in Redis by then; a
- * worker taking jobs as fast as Redis answers writes once per round-trip instead of once per job.
+ * sends next on the same connection (an enqueue), so it is in Redis by then. A worker, which counts
+ * the jobs no producer counted, spaces its writes instead (`minWriteIntervalMs`): one write a second
+ * whatever the job rate. Sent once per Redis round-trip, the write was a socket write for every job
+ * or two, about 8 µs of a no-op job's 200 (CPU profile of a worker draining 20,000 jobs), and the
+ * rate it feeds is read over an hour and cached for 10 s.
  */
 export class JobRateMeter {
   private cached?: { atMs: number; jobsPerHour: number };
@@ -29,12 +32,24 @@ export class JobRateMeter {
   private pendingWritten?: Promise<void>;
   private writing?: Promise<void>;
 
+  /** When the last write began (the injected clock), for the spacing between writes. */
+  private lastWriteAtMs = Number.NEGATIVE_INFINITY;
+  /** Ends the wait before the next write early (flush). */
+  private wake?: () => void;
+  private flushing = 0;
+  private readonly minWriteIntervalMs: number;
+
   constructor(
     private readonly redis: RedisClient,
     keyPrefix: string,
     private readonly now: () => number = Date.now,
+    options: {
+      /** Least time between the starts of two writes; 0 (the default) writes as soon as nothing is in flight. */
+      minWriteIntervalMs?: number;
+    } = {},
   ) {
     this.keys = new RagscopeKeys(keyPrefix);
+    this.minWriteIntervalMs = options.minWriteIntervalMs ?? 0;
   }
 
   /** Resolves once this count is in Redis; rejects when the write that carried it failed. */
@@ -42,20 +57,48 @@ export class JobRateMeter {
     const bucket = Math.floor(this.now() / BUCKET_MS);
     this.pending.set(bucket, (this.pending.get(bucket) ?? 0) + count);
     if (this.pendingWritten) return this.pendingWritten;
-    if (!this.writing) return this.writePending();
-    return (this.pendingWritten = this.writing.catch(() => undefined).then(() => this.writePending()));
+    if (!this.writing && this.spacingLeftMs() <= 0) return this.writePending();
+    const inFlight = (this.writing ?? Promise.resolve()).catch(() => undefined);
+    return (this.pendingWritten = inFlight.then(() => this.waitForSpacing()).then(() => this.writePending()));
   }
 
-  /** Resolves when every count recorded so far has been written (or its write has failed). */
+  /** Resolves when every count recorded so far has been written (or its write has failed), without waiting out the spacing. */
   async flush(): Promise<void> {
-    await this.pendingWritten?.catch(() => undefined);
-    await this.writing?.catch(() => undefined);
+    this.flushing++;
+    try {
+      this.wake?.();
+      await this.pendingWritten?.catch(() => undefined);
+      await this.writing?.catch(() => undefined);
+    } finally {
+      this.flushing--;
+    }
+  }
+
+  private spacingLeftMs(): number {
+    return this.lastWriteAtMs + this.minWriteIntervalMs - this.now();
+  }
+
+  private waitForSpacing(): Promise<void> {
+    const leftMs = this.spacingLeftMs();
+    if (leftMs <= 0 || this.flushing > 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      // Unref'd: a closing worker flushes, which wakes this; a pending count never holds a process open.
+      const timer = setTimeout(done, leftMs);
+      timer.unref();
+      this.wake = done;
+    });
   }
 
   private writePending(): Promise<void> {
     const counts = this.pending;
     this.pending = new Map();
     this.pendingWritten = undefined;
+    this.lastWriteAtMs = this.now();
     const ttlMs = (WINDOW_BUCKETS + 1) * BUCKET_MS;
     const written = Promise.all(
       [...counts].map(([bucket, count]) => this.redis.eval(COUNT_SCRIPT, 1, this.keys.enqueuedBucket(bucket), count, ttlMs)),

@@ -17,6 +17,9 @@ import { TraceSampler } from '../telemetry/sampling/trace-sampler';
 import { RecentPlans } from './plan-reuse';
 import { createLeakCheckProcessor, createRagQueryProcessor } from './processors';
 
+/** The job rate is read over an hour and cached for 10 s: a count may wait a second for its write. */
+const JOB_RATE_WRITE_INTERVAL_MS = 1000;
+
 export interface WorkerRuntimeOptions {
   /**
    * Opens the pipeline every rag-query job and leak-check iteration runs; called once Redis
@@ -101,7 +104,8 @@ async function wire(
   });
   // One gate for every queue of this process: a profiled job or a leak check runs alone in it.
   const gate = new ExclusiveGate();
-  const meter = new JobRateMeter(connection, config.queuePrefix);
+  // One write a second at most, whatever the job rate (see JobRateMeter).
+  const meter = new JobRateMeter(connection, config.queuePrefix, Date.now, { minWriteIntervalMs: JOB_RATE_WRITE_INTERVAL_MS });
   // Before the connection closes: counts of the last jobs may still be waiting for a write.
   opened.push(() => meter.flush());
   const sampler = new TraceSampler(meter, config.sampling, Math.random, metrics);
@@ -203,8 +207,8 @@ function recordFinishedJob(metrics: RagscopeMetrics, queue: string, status: 'com
  * it is counted here in the shared job-rate meter: no producer did (a script, or ragscope's
  * producer with tracing off; ragscope's producer counts exactly the jobs it sends a carrier with).
  * Counted on the first attempt only; a failed count costs the job nothing, and the job does not
- * wait for it: the meter sends the count ahead of the job's completion on the same connection, or
- * with the next write when one is in flight.
+ * wait for it: the meter sends it with its next write, at most a second later, and at once when it
+ * has not written for a second.
  */
 function sampleCarrierlessJob(job: Job, sampler: TraceSampler, meter: JobRateMeter, logger: Logger): boolean | Promise<boolean> {
   if (job.attemptsMade === 0) meter.recordEnqueue().catch((error: Error) => logger.warn({ err: error.message }, 'job-rate meter not updated'));
