@@ -11,6 +11,7 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
+import { isValidSpanContext } from './trace-context';
 import { getTracer } from './tracing';
 
 /**
@@ -47,8 +48,8 @@ export interface SpanOptions {
 /** Whether the span context in `parent` carries an explicit "not sampled" decision. */
 function isUnsampled(parent: Context): boolean {
   const spanContext = trace.getSpanContext(parent);
-  // The flag first: validating the ids runs two regular expressions, which showed in profiles.
-  return Boolean(spanContext && (spanContext.traceFlags & TraceFlags.SAMPLED) === 0 && trace.isSpanContextValid(spanContext));
+  // The flag first, then the ids: their check is remembered per span context (see isValidSpanContext).
+  return Boolean(spanContext && (spanContext.traceFlags & TraceFlags.SAMPLED) === 0 && isValidSpanContext(spanContext));
 }
 
 /** The hex digits of a random UUID, without its dashes (slices: a regular expression per id showed in profiles). */
