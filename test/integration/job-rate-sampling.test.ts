@@ -36,6 +36,17 @@ describe('the shared job-rate meter and the sampler, on Redis with a simulated c
     await redis.quit();
   });
 
+  /** The count each write of the meter sends to T0's bucket under `keyPrefix`, as Redis's MONITOR sees them. */
+  const watchCountWrites = async (keyPrefix: string) => {
+    const bucketKey = `${keyPrefix}:ragscope:enqueued:${Math.floor(T0 / MINUTE)}`;
+    const monitor = await redis.monitor();
+    const writes: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase() === 'eval' && args[3] === bucketKey) writes.push(args[4]!);
+    });
+    return { monitor, writes };
+  };
+
   it('counts a sliding hour of one-minute buckets, and switches to the high-volume rate above 10,000 jobs/hour', async () => {
     let now = T0;
     const clock = () => now;
@@ -79,12 +90,7 @@ describe('the shared job-rate meter and the sampler, on Redis with a simulated c
 
   it('writes counts recorded while a write is in flight together, and every count lands', async () => {
     const coalesced = uniquePrefix('job-rate-coalesce');
-    const bucketKey = `${coalesced}:ragscope:enqueued:${Math.floor(T0 / MINUTE)}`;
-    const monitor = await redis.monitor();
-    const writes: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      if (args[0]?.toLowerCase() === 'eval' && args[3] === bucketKey) writes.push(args[4]!);
-    });
+    const { monitor, writes } = await watchCountWrites(coalesced);
     try {
       const meter = new JobRateMeter(redis, coalesced, () => T0);
       // The first count goes out at once; the 199 recorded while it is in flight go out in one write.
@@ -103,12 +109,7 @@ describe('the shared job-rate meter and the sampler, on Redis with a simulated c
 
   it("spaces a worker's writes: counts wait for the interval, all in one write, and flush sends them at once", async () => {
     const spaced = uniquePrefix('job-rate-spaced');
-    const bucketKey = `${spaced}:ragscope:enqueued:${Math.floor(T0 / MINUTE)}`;
-    const monitor = await redis.monitor();
-    const writes: string[] = [];
-    monitor.on('monitor', (_time: string, args: string[]) => {
-      if (args[0]?.toLowerCase() === 'eval' && args[3] === bucketKey) writes.push(args[4]!);
-    });
+    const { monitor, writes } = await watchCountWrites(spaced);
     const read = () => new JobRateMeter(redis, spaced, () => T0).jobsPerHour();
     let now = T0;
     // A minute of spacing on a clock the test moves: nothing here depends on how fast the machine is.
