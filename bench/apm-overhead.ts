@@ -43,6 +43,8 @@ const ROUNDS = numberArgument('rounds', 20);
 const JOBS = numberArgument('jobs', 200);
 const BREAKDOWN = process.argv.includes('--breakdown');
 const CONCURRENCY = 2;
+/** Batches each worker runs before the measured rounds; its job count includes them. */
+const WARM_UP_BATCHES = 2;
 const GOALS = { cpuRatioHigh: 1.02, throughputRatioLow: 0.98 };
 /** Above this many jobs an hour the default trace rate drops to 1% (RAGSCOPE_HIGH_VOLUME_JOBS_PER_HOUR). */
 const HIGH_VOLUME_JOBS_PER_HOUR = DEFAULTS.sampling.highVolumeJobsPerHour;
@@ -62,12 +64,17 @@ interface Mode {
   profiles?: { count: number; chargedMs: number };
 }
 
+/** Every worker process still running, so an interrupted bench leaves none behind. */
+const running = new Set<ChildProcess>();
+
 /** Starts `ragscope worker` and resolves when it logs that it is ready. */
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(process.execPath, [CLI, 'worker', '--concurrency', String(CONCURRENCY)], {
     env: { ...process.env, REDIS_URL, RAGSCOPE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   return new Promise((resolve, reject) => {
     let output = '';
     const onExit = (code: number | null) => reject(new Error(`worker exited with ${code}: ${output.slice(-2000)}`));
@@ -169,11 +176,10 @@ async function main(): Promise<number> {
       mode.events = new QueueEvents('rag-query', { connection: mode.eventsConnection, prefix: mode.prefix });
       await mode.events.waitUntilReady();
       // The same warm-up for every configuration: JIT tiers, PGlite caches, connections.
-      await runBatch(mode, -1);
-      await runBatch(mode, -2);
+      for (let batch = 1; batch <= WARM_UP_BATCHES; batch++) await runBatch(mode, -batch);
     }
     process.stdout.write(`apm-overhead: ${ROUNDS} rounds × ${JOBS} jobs per configuration, concurrency ${CONCURRENCY}, order rotating\n`);
-    const jobsPerWorker = (ROUNDS + 2) * JOBS;
+    const jobsPerWorker = (ROUNDS + WARM_UP_BATCHES) * JOBS;
     if (jobsPerWorker > HIGH_VOLUME_JOBS_PER_HOUR) {
       process.stdout.write(
         `note: ${jobsPerWorker} jobs per worker pass ${HIGH_VOLUME_JOBS_PER_HOUR} an hour, so defaults keep 1% of traces, not 10%, once they have\n`,
@@ -260,12 +266,26 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: Error) => {
-    process.stderr.write(`apm-overhead failed: ${error.stack ?? error.message}\n`);
-    process.exitCode = 1;
-  },
-);
+const onSignal = (): void => {
+  process.stderr.write('interrupted: stopping the worker processes\n');
+  const exited = [...running].map((child) => new Promise((resolve) => child.once('exit', resolve)));
+  for (const child of running) child.kill('SIGTERM');
+  void Promise.all(exited).finally(() => process.exit(130));
+};
+process.once('SIGINT', onSignal);
+process.once('SIGTERM', onSignal);
+
+main()
+  .then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: Error) => {
+      process.stderr.write(`apm-overhead failed: ${error.stack ?? error.message}\n`);
+      process.exitCode = 1;
+    },
+  )
+  .finally(() => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  });

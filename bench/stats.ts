@@ -122,7 +122,7 @@ export function formatEstimate(estimate: Estimate, digits = 3): string {
  * Says what is wrong with a flag and exits 2: a mistyped flag is the user's mistake, not a crash
  * (flags are read at module load, where a thrown error would print a stack trace).
  */
-export function exitWithUsageError(message: string): never {
+function exitWithUsageError(message: string): never {
   process.stderr.write(`${path.basename(process.argv[1] ?? 'bench')}: ${message}\n`);
   process.exit(2);
 }
