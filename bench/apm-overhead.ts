@@ -18,13 +18,18 @@
  * through its context manager, but no span recorded, so what keeping a tenth of the traces adds
  * is the difference to tracing only.
  *
+ * `--job-cpu-ms <ms>` runs every worker on bench/cpu-bound-pipeline.cjs instead of the sample
+ * pipeline: four stages around a fixed amount of CPU work, sized in the bench's own process to about
+ * that many ms and handed to every worker as the same unit count. What ragscope adds is mostly a
+ * fixed cost per job and per profile, so its share depends on the job's size: the sample pipeline's
+ * jobs take 3–5 ms of CPU, a RAG job that tokenises, parses and ranks often takes tens.
+ *
  * The default trace rate is 10% below 10,000 jobs an hour and 1% above (DESIGN.md). Each worker
  * counts its own queue's jobs: a run of up to 48 rounds of 200 jobs (and 400 of warm-up) stays at or
  * under it, so defaults keep 10% of their traces throughout; the bench says so when a run does not.
  *
- *   npm run build && node --import tsx bench/apm-overhead.ts [--rounds 20] [--jobs 200] [--breakdown]
+ *   npm run build && node --import tsx bench/apm-overhead.ts [--rounds 20] [--jobs 200] [--breakdown] [--job-cpu-ms 50]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,15 +38,20 @@ import { Redis } from 'ioredis';
 import { bootstrapMean, formatEstimate, median, numberArgument, pairedRatio, ratioOfTotals } from './stats';
 import { readWorkerFigures } from './worker-metrics';
 import { freePort } from '../test/helpers/env';
+import { startWorkerProcess, type WorkerProcess } from '../test/helpers/processes';
+import { onWorkerCpu, pinWorkersToOneCpu, type Pinning } from './cpu-pinning';
 import { startLocalIntake } from '../src/telemetry/intake/intake-server';
 import { DEFAULTS } from '../src/config/config';
 import type { RagQueryResult } from '../src/contracts/rag-query';
+import { unitsForMs } from './cpu-work.cjs';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const CLI = path.join(__dirname, '..', 'dist/src/cli/main.js');
 const ROUNDS = numberArgument('rounds', 20);
 const JOBS = numberArgument('jobs', 200);
 const BREAKDOWN = process.argv.includes('--breakdown');
+/** Job size for the cpu-bound pipeline; undefined runs the sample pipeline. */
+const JOB_CPU_MS = process.argv.includes('--job-cpu-ms') ? numberArgument('job-cpu-ms', 0) : undefined;
+const CPU_BOUND_PIPELINE = path.join(__dirname, 'cpu-bound-pipeline.cjs');
 const CONCURRENCY = 2;
 /** Batches each worker runs before the measured rounds; its job count includes them. */
 const WARM_UP_BATCHES = 2;
@@ -53,7 +63,7 @@ interface Mode {
   label: string;
   env: Record<string, string>;
   prefix: string;
-  worker?: ChildProcess;
+  worker?: WorkerProcess;
   metricsUrl?: string;
   queue?: Queue;
   events?: QueueEvents;
@@ -65,28 +75,16 @@ interface Mode {
 }
 
 /** Every worker process still running, so an interrupted bench leaves none behind. */
-const running = new Set<ChildProcess>();
+const running = new Set<WorkerProcess>();
+/** The bench's queues, so an interrupted run deletes their jobs as a finished one does. */
+const openQueues = new Set<Queue>();
 
-/** Starts `ragscope worker` and resolves when it logs that it is ready. */
-function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, 'worker', '--concurrency', String(CONCURRENCY)], {
-    env: { ...process.env, REDIS_URL, RAGSCOPE_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const onExit = (code: number | null) => reject(new Error(`worker exited with ${code}: ${output.slice(-2000)}`));
-    child.on('exit', onExit);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      output += chunk;
-      if (output.includes('"worker ready"')) {
-        child.off('exit', onExit);
-        resolve(child);
-      }
-    });
-  });
+/** Starts `ragscope worker` (test/helpers/processes.ts) and remembers it until it has exited. */
+async function startWorker(env: Record<string, string>, pinning: Pinning): Promise<WorkerProcess> {
+  const worker = await startWorkerProcess({ REDIS_URL, ...env }, ['--concurrency', String(CONCURRENCY)], { cpu: pinning.workerCpu });
+  running.add(worker);
+  worker.child.once('exit', () => running.delete(worker));
+  return worker;
 }
 
 /** CPU seconds (user + system) the worker process has used, from its own /metrics. */
@@ -128,6 +126,13 @@ async function main(): Promise<number> {
   const profileDir = mkdtempSync(path.join(tmpdir(), 'ragscope-apm-overhead-'));
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const stamp = Date.now();
+  // Every worker on the same CPU: their CPU times are compared, and vCPUs can differ in speed.
+  const pinning = pinWorkersToOneCpu();
+  // Sized once, here, on the workers' CPU, so every configuration does the same work per job.
+  const pipelineEnv: Record<string, string> =
+    JOB_CPU_MS === undefined
+      ? {}
+      : { RAGSCOPE_PIPELINE: CPU_BOUND_PIPELINE, RAGSCOPE_BENCH_JOB_UNITS: String(onWorkerCpu(pinning, () => unitsForMs(JOB_CPU_MS))) };
   const modes: Mode[] = [
     {
       label: 'off',
@@ -168,9 +173,10 @@ async function main(): Promise<number> {
     for (const mode of modes) {
       const metricsPort = await freePort();
       mode.metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-      mode.worker = await startWorker({ ...mode.env, RAGSCOPE_QUEUE_PREFIX: mode.prefix, RAGSCOPE_METRICS_PORT: String(metricsPort) });
+      mode.worker = await startWorker({ ...pipelineEnv, ...mode.env, RAGSCOPE_QUEUE_PREFIX: mode.prefix, RAGSCOPE_METRICS_PORT: String(metricsPort) }, pinning);
       mode.queue = new Queue('rag-query', { connection, prefix: mode.prefix });
       mode.queue.setMaxListeners(JOBS + 10);
+      openQueues.add(mode.queue);
       // BullMQ never closes a connection it was handed: kept here so the bench can quit it and exit.
       mode.eventsConnection = connection.duplicate();
       mode.events = new QueueEvents('rag-query', { connection: mode.eventsConnection, prefix: mode.prefix });
@@ -179,6 +185,12 @@ async function main(): Promise<number> {
       for (let batch = 1; batch <= WARM_UP_BATCHES; batch++) await runBatch(mode, -batch);
     }
     process.stdout.write(`apm-overhead: ${ROUNDS} rounds × ${JOBS} jobs per configuration, concurrency ${CONCURRENCY}, order rotating\n`);
+    process.stdout.write(`${pinning.description}\n`);
+    process.stdout.write(
+      JOB_CPU_MS === undefined
+        ? 'jobs: the sample pipeline (rag-query on PGlite)\n'
+        : `jobs: bench/cpu-bound-pipeline.cjs, ${pipelineEnv.RAGSCOPE_BENCH_JOB_UNITS} units of work each, sized to ${JOB_CPU_MS} ms of CPU in the bench's process on the workers' CPU\n`,
+    );
     const jobsPerWorker = (ROUNDS + WARM_UP_BATCHES) * JOBS;
     if (jobsPerWorker > HIGH_VOLUME_JOBS_PER_HOUR) {
       process.stdout.write(
@@ -249,11 +261,7 @@ async function main(): Promise<number> {
   } finally {
     await Promise.all(
       modes.map(async (mode) => {
-        if (mode.worker && mode.worker.exitCode === null) {
-          const exited = new Promise((resolve) => mode.worker!.once('exit', resolve));
-          mode.worker.kill('SIGTERM');
-          await exited;
-        }
+        await mode.worker?.stop();
         await mode.events?.close();
         await mode.eventsConnection?.quit().catch(() => mode.eventsConnection?.disconnect());
         await mode.queue?.obliterate({ force: true }).catch(() => undefined);
@@ -267,10 +275,10 @@ async function main(): Promise<number> {
 }
 
 const onSignal = (): void => {
-  process.stderr.write('interrupted: stopping the worker processes\n');
-  const exited = [...running].map((child) => new Promise((resolve) => child.once('exit', resolve)));
-  for (const child of running) child.kill('SIGTERM');
-  void Promise.all(exited).finally(() => process.exit(130));
+  process.stderr.write('interrupted: stopping the worker processes and deleting the bench queues\n');
+  void Promise.all([...running].map((worker) => worker.stop()))
+    .then(() => Promise.all([...openQueues].map((queue) => queue.obliterate({ force: true }).catch(() => undefined))))
+    .finally(() => process.exit(130));
 };
 process.once('SIGINT', onSignal);
 process.once('SIGTERM', onSignal);

@@ -25,6 +25,7 @@ import { requireBuilt } from './compiled-build';
 import { describeProfiles, readWorkerFigures } from './worker-metrics';
 import { freePort } from '../test/helpers/env';
 import { REPO_ROOT, startProcess, startWorkerProcess, type WorkerProcess } from '../test/helpers/processes';
+import { onWorkerCpuCommand, pinWorkersToOneCpu, unpinBench, type Pinning } from './cpu-pinning';
 
 const { startLocalIntake } = requireBuilt<typeof import('../src/telemetry/intake/intake-server')>('telemetry/intake/intake-server');
 
@@ -82,6 +83,8 @@ async function runBatch(connection: Redis, side: Side, round: number): Promise<{
 
 /** Every worker process still running, so an interrupted bench leaves none behind. */
 const spawned = new Set<WorkerProcess>();
+/** Every queue prefix the bench used, so an interrupted run deletes their jobs as a finished one does. */
+const benchPrefixes = new Set<string>();
 
 /** Starts a worker process (test/helpers/processes.ts) and remembers it until it is stopped. */
 async function tracked(starting: Promise<WorkerProcess>): Promise<WorkerProcess> {
@@ -96,19 +99,20 @@ async function stopProcess(worker: WorkerProcess | undefined): Promise<void> {
   spawned.delete(worker);
 }
 
-function startRagscopeWorker(prefix: string, env: Record<string, string>, args: string[]): Promise<WorkerProcess> {
-  return tracked(startWorkerProcess({ REDIS_URL, RAGSCOPE_QUEUE_PREFIX: prefix, ...env }, args));
+function startRagscopeWorker(prefix: string, env: Record<string, string>, args: string[], pinning?: Pinning): Promise<WorkerProcess> {
+  return tracked(startWorkerProcess({ REDIS_URL, RAGSCOPE_QUEUE_PREFIX: prefix, ...env }, args, { cpu: pinning?.workerCpu }));
 }
 
-/** A ragscope worker for the throughput rounds, serving /metrics on a port of its own. */
-async function startMeasuredRagscopeWorker(side: Side, env: Record<string, string>): Promise<WorkerProcess> {
+/** A ragscope worker for the throughput rounds, on the compared workers' CPU, serving /metrics on a port of its own. */
+async function startMeasuredRagscopeWorker(side: Side, env: Record<string, string>, pinning: Pinning): Promise<WorkerProcess> {
   const port = await freePort();
   side.metricsUrl = `http://127.0.0.1:${port}/metrics`;
-  return startRagscopeWorker(side.prefix, { ...env, RAGSCOPE_METRICS_PORT: String(port) }, ragscopeArgs);
+  return startRagscopeWorker(side.prefix, { ...env, RAGSCOPE_METRICS_PORT: String(port) }, ragscopeArgs, pinning);
 }
 
 async function latency(connection: Redis, processes: number): Promise<{ p50: number; p95: number; jobsPerSecond: number }> {
   const prefix = `bench-latency-${processes}-${Date.now()}`;
+  benchPrefixes.add(prefix);
   const workers = await Promise.all(Array.from({ length: processes }, () => startRagscopeWorker(prefix, { DD_TRACE_ENABLED: 'false' }, ['--concurrency', '2'])));
   const queue = new Queue('rag-query', { connection, prefix });
   // waitUntilFinished adds a 'closing' listener per job: the larger of the two batches, plus room.
@@ -158,15 +162,18 @@ async function main(): Promise<number> {
   };
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const traced = { DD_TRACE_AGENT_URL: intake.url };
+  // The compared workers on one CPU: their CPU times are compared, and vCPUs can differ in speed.
+  const pinning = pinWorkersToOneCpu();
+  const plainCommand = onWorkerCpuCommand(pinning, process.execPath, [PLAIN_WORKER]);
   const kinds: Array<{ label: string; start: (side: Side) => Promise<WorkerProcess> }> = [
     {
       label: 'plain BullMQ',
       start: (side) =>
-        tracked(startProcess(process.execPath, [PLAIN_WORKER], { cwd: REPO_ROOT, env: { REDIS_URL, RAGSCOPE_QUEUE_PREFIX: side.prefix, CONCURRENCY: String(CONCURRENCY) } }, 'ready')),
+        tracked(startProcess(plainCommand.command, plainCommand.args, { cwd: REPO_ROOT, env: { REDIS_URL, RAGSCOPE_QUEUE_PREFIX: side.prefix, CONCURRENCY: String(CONCURRENCY) } }, 'ready')),
     },
-    { label: 'ragscope defaults', start: (side) => startMeasuredRagscopeWorker(side, traced) },
-    { label: 'no job profiles', start: (side) => startMeasuredRagscopeWorker(side, { ...traced, DD_PROFILING_CAPTURE_PCT: '0' }) },
-    { label: 'no tracing either', start: (side) => startMeasuredRagscopeWorker(side, { DD_TRACE_ENABLED: 'false', DD_PROFILING_CAPTURE_PCT: '0' }) },
+    { label: 'ragscope defaults', start: (side) => startMeasuredRagscopeWorker(side, traced, pinning) },
+    { label: 'no job profiles', start: (side) => startMeasuredRagscopeWorker(side, { ...traced, DD_PROFILING_CAPTURE_PCT: '0' }, pinning) },
+    { label: 'no tracing either', start: (side) => startMeasuredRagscopeWorker(side, { DD_TRACE_ENABLED: 'false', DD_PROFILING_CAPTURE_PCT: '0' }, pinning) },
   ];
   const sides: Array<Side & { start: (side: Side) => Promise<WorkerProcess> }> = kinds.map((kind, index) => ({
     ...kind,
@@ -174,6 +181,7 @@ async function main(): Promise<number> {
     rates: [],
     cpuMicrosPerJob: [],
   }));
+  for (const side of sides) benchPrefixes.add(side.prefix);
   let code = 0;
   try {
     for (const side of sides) side.process = await side.start(side);
@@ -184,7 +192,7 @@ async function main(): Promise<number> {
     }
     process.stdout.write(
       `queue-throughput: ${ROUNDS} rounds × ${JOBS} no-op jobs per worker process, concurrency ${CONCURRENCY}, order rotating; ` +
-        `ragscope traces to a local intake at the default sampling\n`,
+        `ragscope traces to a local intake at the default sampling\n${pinning.description}\n`,
     );
     for (let round = 0; round < ROUNDS; round++) {
       const order = sides.map((_, index) => sides[(index + round) % sides.length]!);
@@ -222,6 +230,8 @@ async function main(): Promise<number> {
     process.stdout.write(`spans received by the intake: ${spansReceived}\ngoal: ratio at defaults ≥ ${GOAL_RATIO}: ${ratio.value >= GOAL_RATIO ? 'PASS' : 'FAIL'}\n`);
     if (ratio.value < GOAL_RATIO) code = 1;
     process.stdout.write(`\nend-to-end latency of ${LATENCY_JOBS} real rag-query jobs enqueued at once, after ${LATENCY_WARMUP_JOBS} per process to warm up (worker concurrency 2, tracing off):\n`);
+    // Fleets of 1–4 processes, compared with nothing across processes: every CPU is theirs (and the bench's).
+    unpinBench(pinning);
     for (const processes of [1, 2, 4]) {
       const measured = await latency(connection, processes);
       process.stdout.write(`  ${processes} worker process${processes > 1 ? 'es' : ''}: p50 ${measured.p50} ms, p95 ${measured.p95} ms, ${measured.jobsPerSecond.toFixed(0)} jobs/s\n`);
@@ -240,8 +250,18 @@ async function main(): Promise<number> {
 }
 
 const onSignal = (): void => {
-  process.stderr.write('interrupted: stopping the worker processes\n');
-  void Promise.all([...spawned].map(stopProcess)).finally(() => process.exit(130));
+  process.stderr.write('interrupted: stopping the worker processes and deleting the bench queues\n');
+  void Promise.all([...spawned].map(stopProcess))
+    .then(async () => {
+      const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+      for (const prefix of benchPrefixes) {
+        const queue = new Queue('rag-query', { connection, prefix });
+        await queue.obliterate({ force: true }).catch(() => undefined);
+        await queue.close();
+      }
+      await connection.quit();
+    })
+    .finally(() => process.exit(130));
 };
 process.once('SIGINT', onSignal);
 process.once('SIGTERM', onSignal);

@@ -44,9 +44,14 @@ export interface WorkerProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `ragscope worker` in its own process and resolves once it logs that it is ready. */
-export function startWorkerProcess(env: Record<string, string | undefined>, args: string[] = []): Promise<WorkerProcess> {
-  return startLongRunning(['worker', ...args], env, '"worker ready"');
+/**
+ * Starts `ragscope worker` in its own process and resolves once it logs that it is ready. `cpu` pins
+ * it (and every thread it starts) to that CPU with taskset(1): benches that compare workers' CPU
+ * time use it, because on a VM two vCPUs can differ in speed (see bench/cpu-pinning.ts).
+ */
+export function startWorkerProcess(env: Record<string, string | undefined>, args: string[] = [], options: { cpu?: number } = {}): Promise<WorkerProcess> {
+  if (options.cpu === undefined) return startLongRunning(['worker', ...args], env, '"worker ready"');
+  return startProcess('taskset', ['-c', String(options.cpu), process.execPath, CLI, 'worker', ...args], { cwd: REPO_ROOT, env }, '"worker ready"');
 }
 
 /**
