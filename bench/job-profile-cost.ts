@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   const warn = (message: string) => process.stderr.write(`${message}\n`);
   const profiler = await JobProfiler.create({ outputDir, top: 5, warn, intervalMicros: INTERVAL_MICROS });
   // JobProfiler's own options: line numbers, its sampling interval, the build's source maps.
-  const profileOptions = { lineNumbers: true, intervalMicros: INTERVAL_MICROS, sourceMapper: profiler.sourceMapper };
+  const profileOptions = { lineNumbers: true, intervalMicros: INTERVAL_MICROS, sourceMapper: profiler.sourceMapper?.forPprof() };
   let jobIndex = 0;
   // Each job under a dropped root, as nine in ten run in a worker at defaults: its stages record
   // nothing, and no span export (decoded by the intake in this same process) lands in a measurement.

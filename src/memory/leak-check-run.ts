@@ -1,4 +1,5 @@
-import { heap, type SourceMapper } from '@datadog/pprof';
+import { heap } from '@datadog/pprof';
+import type { BuildSourceMaps } from '../telemetry/profiling/source-maps';
 import type { LeakCheckProgress, LeakCheckResult } from '../contracts/leak-check';
 import { withoutSpans } from '../telemetry/spans';
 import { sourceFileResolver } from '../telemetry/profiling/job-profiler';
@@ -21,7 +22,7 @@ export interface LeakCheckRunOptions {
   /** Heap-profile attribution of the growth (DD_PROFILING_MEMORY_ENABLED). */
   memoryProfilingEnabled: boolean;
   /** Maps compiled positions back to sources in the heap profiles. */
-  sourceMapper?: SourceMapper;
+  sourceMapper?: BuildSourceMaps;
   /**
    * Runs `work` with nothing else of this process running (a worker's exclusive gate): one
    * iteration and its reading at a time, never the whole check, so jobs sharing the process run
@@ -50,7 +51,7 @@ export async function runLeakCheck(options: LeakCheckRunOptions): Promise<LeakCh
   const alone = options.runAlone ?? (<T>(work: () => Promise<T>) => work());
   const reader = new PostGcHeapReader({ forceGc: true });
   const attribution = startHeapProfiling(options.memoryProfilingEnabled);
-  const profile = () => heap.profile(undefined, options.sourceMapper);
+  const profile = () => heap.profile(undefined, options.sourceMapper?.forPprof());
   try {
     const before = attribution.ok ? await alone(async () => profile()) : undefined;
     let after: ReturnType<typeof profile> | undefined;

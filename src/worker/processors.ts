@@ -1,4 +1,4 @@
-import type { SourceMapper } from '@datadog/pprof';
+import type { BuildSourceMaps } from '../telemetry/profiling/source-maps';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { leakCheckDataSchema } from '../contracts/leak-check';
@@ -60,7 +60,7 @@ export interface LeakCheckProcessorOptions {
   logger: Logger;
   gate: ExclusiveGate;
   memoryProfilingEnabled: boolean;
-  sourceMapper?: SourceMapper;
+  sourceMapper?: BuildSourceMaps;
   /** How heap-profile files are reported (the pipeline's own files relative to its project root). */
   resolveFile?: (file: string) => string;
 }

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SourceMapper } from '@datadog/pprof';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/package-info';
 import { loadBuildSourceMaps, sourceFileResolver } from '../../src/telemetry/profiling/job-profiler';
+import { BuildSourceMaps } from '../../src/telemetry/profiling/source-maps';
 
 // `npm test` builds dist/ first (pretest), with source maps beside every compiled file.
 const COMPILED_RERANK = path.join(PACKAGE_ROOT, 'dist', 'src', 'pipeline', 'rerank.js');
@@ -19,7 +19,7 @@ describe('sourceFileResolver', () => {
   });
 
   it('keeps the compiled .js name when no source map covers the file, because its line numbers are JavaScript lines', async () => {
-    const withoutMaps = await SourceMapper.create([emptyDir]);
+    const withoutMaps = await BuildSourceMaps.load([emptyDir]);
     expect(sourceFileResolver(withoutMaps)(COMPILED_RERANK)).toBe('dist/src/pipeline/rerank.js');
     expect(sourceFileResolver(undefined)(COMPILED_RERANK)).toBe('dist/src/pipeline/rerank.js');
   });

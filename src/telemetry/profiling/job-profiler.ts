@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { encode, SourceMapper, time } from '@datadog/pprof';
+import { encode, time } from '@datadog/pprof';
 import { PACKAGE_ROOT } from '../../package-info';
 import type { Hotspot } from '../../contracts/hotspot';
 import { rankHotspots, timeHotspots } from './hotspots';
 import { processCpuMs } from './process-cpu';
 import { reportPath } from './report-path';
+import { BuildSourceMaps } from './source-maps';
 
 const DIST_DIR = path.join(PACKAGE_ROOT, 'dist') + path.sep;
 
@@ -19,7 +20,7 @@ const DIST_DIR = path.join(PACKAGE_ROOT, 'dist') + path.sep;
  * the `.js` name stays: a `.ts` name on a `.js` line number sends the reader to the wrong line.
  */
 export function sourceFileResolver(
-  sourceMapper: Pick<SourceMapper, 'hasMappingInfo'> | undefined,
+  sourceMapper: Pick<BuildSourceMaps, 'hasMappingInfo'> | undefined,
   /**
    * The pipeline's project root when it is not ragscope's (`--pipeline`, an installed package): that
    * project's files are reported relative to it, not as absolute paths.
@@ -47,12 +48,12 @@ export async function loadBuildSourceMaps(
   buildDir = path.join(PACKAGE_ROOT, 'dist'),
   /** A pipeline module's folder besides ragscope's build: that build's own maps (the walk skips node_modules). */
   pipelineDir?: string,
-): Promise<SourceMapper | undefined> {
+): Promise<BuildSourceMaps | undefined> {
   const searchDirs = [buildDir];
   const relative = pipelineDir ? path.relative(buildDir, pipelineDir) : '';
   if (pipelineDir && (relative.startsWith('..') || path.isAbsolute(relative))) searchDirs.push(pipelineDir);
   try {
-    return await SourceMapper.create(searchDirs);
+    return await BuildSourceMaps.load(searchDirs);
   } catch (error) {
     warn(`source maps of the build could not be read (${(error as Error).message}): hotspots name compiled .js files and lines`);
     return undefined;
@@ -97,7 +98,7 @@ export class JobProfiler {
   private constructor(
     private readonly options: JobProfilerOptions,
     /** Maps compiled positions to TypeScript ones; shared with heap profiles of the same process. */
-    readonly sourceMapper: SourceMapper | undefined,
+    readonly sourceMapper: BuildSourceMaps | undefined,
   ) {
     this.resolveFile = sourceFileResolver(sourceMapper, options.sourceRoot);
   }
@@ -141,7 +142,7 @@ export class JobProfiler {
       }
     };
     timed(() =>
-      time.start({ lineNumbers: true, intervalMicros: this.options.intervalMicros ?? 1000, sourceMapper: this.sourceMapper }),
+      time.start({ lineNumbers: true, intervalMicros: this.options.intervalMicros ?? 1000, sourceMapper: this.sourceMapper?.forPprof() }),
     );
     const outcome = await work().then(
       (result) => ({ ok: true as const, result }),
