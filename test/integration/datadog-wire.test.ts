@@ -29,7 +29,16 @@ describe('the Datadog wire', () => {
 
   beforeAll(async () => {
     intake = await startLocalIntake({ port: 0 });
-    env = { REDIS_URL, RAGSCOPE_QUEUE_PREFIX: prefix, DD_TRACE_AGENT_URL: intake.url, DD_SERVICE: 'ragscope-wire', DD_TRACE_SAMPLE_RATE: '1' };
+    // Capture 0: the tests count a trace's spans exactly, and a job picked by the 1% capture adds a
+    // sql.explain span (one CI run in ~30 met it). The profiled test asks with profile: 'always'.
+    env = {
+      REDIS_URL,
+      RAGSCOPE_QUEUE_PREFIX: prefix,
+      DD_TRACE_AGENT_URL: intake.url,
+      DD_SERVICE: 'ragscope-wire',
+      DD_TRACE_SAMPLE_RATE: '1',
+      DD_PROFILING_CAPTURE_PCT: '0',
+    };
     worker = await startWorkerProcess(env);
     testQueue = await openTestQueue(prefix);
   });

@@ -21,7 +21,8 @@ describe('trace sampling decided once, at the producer', () => {
     intake = await startLocalIntake({ port: 0 });
     env = { REDIS_URL, RAGSCOPE_QUEUE_PREFIX: prefix, DD_TRACE_AGENT_URL: intake.url };
     // The worker's own rate would apply only to jobs without a carrier; it must not matter here.
-    worker = await startWorkerProcess({ ...env, DD_TRACE_SAMPLE_RATE: '1' });
+    // Capture 0: the sampled trace's spans are counted exactly, and a job picked by the 1% capture adds a sql.explain span.
+    worker = await startWorkerProcess({ ...env, DD_TRACE_SAMPLE_RATE: '1', DD_PROFILING_CAPTURE_PCT: '0' });
   });
 
   afterAll(async () => {
