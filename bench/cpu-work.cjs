@@ -32,7 +32,11 @@ function cpuMs() {
  * units each, after a warm-up long enough for the loop to reach its optimised tier, as it has in a
  * worker that has run a few jobs.
  */
-function unitsForMs(targetMs) {
+function unitsForMs(targetMs, msPerUnit = measureMsPerUnit()) {
+  return Math.max(1, Math.round(targetMs / msPerUnit));
+}
+
+function measureMsPerUnit() {
   const sample = 50_000;
   for (let warmUp = 0; warmUp < 4; warmUp++) burn(sample);
   const timings = [];
@@ -42,8 +46,7 @@ function unitsForMs(targetMs) {
     timings.push(cpuMs() - before);
   }
   timings.sort((left, right) => left - right);
-  const msPerUnit = timings[2] / sample;
-  return Math.max(1, Math.round(targetMs / msPerUnit));
+  return timings[2] / sample;
 }
 
 module.exports = { burn, unitsForMs };

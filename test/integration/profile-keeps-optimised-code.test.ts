@@ -9,10 +9,10 @@ import { describe, expect, it } from 'vitest';
 // Checked on V8's own optimisation status, in a process of its own (the state is per process).
 const FIXTURE = path.resolve(__dirname, '../fixtures/typed-array-deopt.cjs');
 
-function run(mode: 'profile' | 'detach'): { optimisedBefore: boolean; optimisedAfter: boolean; hotFile?: string } {
+function run(mode: 'profile' | 'detach'): { optimisedBefore: boolean; optimisedAfter: boolean; hotFiles?: string[] } {
   const child = spawnSync(process.execPath, ['--allow-natives-syntax', FIXTURE, mode], { encoding: 'utf8', timeout: 60_000 });
   expect(child.status, child.stderr).toBe(0);
-  return JSON.parse(child.stdout.trim()) as { optimisedBefore: boolean; optimisedAfter: boolean; hotFile?: string };
+  return JSON.parse(child.stdout.trim()) as { optimisedBefore: boolean; optimisedAfter: boolean; hotFiles?: string[] };
 }
 
 describe('a per-job profile and the code that runs after it', () => {
@@ -22,8 +22,9 @@ describe('a per-job profile and the code that runs after it', () => {
 
   it('keeps typed-array code optimised through a profile whose frames were mapped to TypeScript', () => {
     const outcome = run('profile');
-    // The profile did map its frames: the hottest function is named by its TypeScript file.
-    expect(outcome.hotFile).toBe('src/pipeline/embed.ts');
+    // The profile did map its frames: the embedding it sampled is named by its TypeScript file (not
+    // necessarily first: the split of a live profile is the machine's).
+    expect(outcome.hotFiles).toContain('src/pipeline/embed.ts');
     expect(outcome).toMatchObject({ optimisedBefore: true, optimisedAfter: true });
   });
 });
